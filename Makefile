@@ -1,0 +1,52 @@
+# One command per intent. Every target installs what it needs into .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+INFRA_STAMP := $(VENV)/.installed-infra
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test unit lint fmt bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(INFRA_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev,infra,bench]'
+	touch $@
+
+install: $(INFRA_STAMP)
+
+## Serve the API on http://$(HOST):$(PORT) with embedded AWS emulation (no AWS account needed).
+run: $(STAMP)
+	$(PY) -m gateway.dev
+
+## Lint, type-check and run the whole test suite.
+test: lint $(INFRA_STAMP)
+	$(PY) -m pytest
+
+## Everything but the infrastructure and SDK suites: the quick loop while coding.
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit tests/integration
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Benchmarks: figures, never pass/fail (tests/bench/).
+bench: $(INFRA_STAMP)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf build cdk.out .mypy_cache .ruff_cache .pytest_cache
+
+-include infra/infra.mk

@@ -1,0 +1,1 @@
+"""OpenAI Responses API gateway: one package shipped to every Lambda function."""

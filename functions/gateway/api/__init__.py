@@ -1,0 +1,1 @@
+"""HTTP layer: the FastAPI app, routes, auth, SSE encoding and error rendering."""

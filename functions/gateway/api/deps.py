@@ -1,0 +1,57 @@
+"""The services a request needs, built once per process on first use, and the ``Annotated`` aliases routes take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from gateway.api.auth import Authenticator
+from gateway.domain.service import ResponsesService
+from gateway.providers.registry import ProviderRegistry
+from gateway.settings import Settings, get_settings
+from gateway.store.dynamodb import DynamoResponseStore
+from gateway.store.keys import DynamoKeyStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    responses: ResponsesService
+    authenticator: Authenticator
+    providers: ProviderRegistry
+
+
+def build_services(settings: Settings | None = None, *, providers: ProviderRegistry | None = None) -> Services:
+    """Real adapters from settings. boto3 is imported here, not at module import, to keep cold start lean."""
+    import boto3
+
+    settings = settings or get_settings()
+    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
+    providers = providers or ProviderRegistry(settings)
+    return Services(
+        settings=settings,
+        responses=ResponsesService(
+            DynamoResponseStore(settings.table_name, dynamodb), providers, ttl_days=settings.ttl_days
+        ),
+        authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, dynamodb)),
+        providers=providers,
+    )
+
+
+def get_services(request: Request) -> Services:
+    services: Services | None = request.app.state.services
+    if services is None:
+        services = request.app.state.services = build_services()
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_tenant(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> str:
+    return await services.authenticator.tenant(authorization)
+
+
+TenantDep = Annotated[str, Depends(get_tenant)]

@@ -1,0 +1,1 @@
+"""Endpoints only: parse, call one service method, render."""

@@ -1,0 +1,90 @@
+"""``/v1/responses`` and its companions."""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response as HttpResponse
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from gateway.api import query
+from gateway.api.deps import ServicesDep, TenantDep
+from gateway.api.sse import sse
+from gateway.api.validation import from_validation_error
+from gateway.errors import InvalidRequestError
+from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.responses import DeletedResponse
+
+router = APIRouter(prefix="/v1/responses")
+JSON = "application/json"
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def parse_create(body: bytes) -> ResponseCreateParams:
+    try:
+        return ResponseCreateParams.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+@router.post("")
+async def create_response(request: Request, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+    params = parse_create(await request.body())
+    run = await services.responses.prepare(tenant, params)
+    await run.open()
+    if params.stream:
+        return StreamingResponse(
+            sse(run.events(), services.settings.keepalive_seconds),
+            media_type="text/event-stream",
+            headers=_SSE_HEADERS,
+        )
+    response = await run.result()
+    return HttpResponse(response.model_dump_json(), media_type=JSON)
+
+
+@router.get("/{response_id}")
+async def retrieve_response(
+    response_id: str, request: Request, tenant: TenantDep, services: ServicesDep
+) -> HttpResponse:
+    params = request.query_params
+    if query.boolean(params, "stream"):
+        # Replay is for background responses created with stream=true; none exist without a jobs queue.
+        await services.responses.retrieve(tenant, response_id)
+        raise InvalidRequestError(
+            "This response cannot be streamed because it was not created with background=true and stream=true.",
+            param="stream",
+        )
+    response = await services.responses.retrieve(tenant, response_id, query.array(params, "include"))
+    return HttpResponse(response.model_dump_json(), media_type=JSON)
+
+
+@router.delete("/{response_id}")
+async def delete_response(response_id: str, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+    await services.responses.delete(tenant, response_id)
+    return HttpResponse(DeletedResponse(id=response_id).model_dump_json(), media_type=JSON)
+
+
+@router.post("/{response_id}/cancel")
+async def cancel_response(response_id: str, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+    response = await services.responses.cancel(tenant, response_id)
+    return HttpResponse(response.model_dump_json(), media_type=JSON)
+
+
+@router.get("/{response_id}/input_items")
+async def list_input_items(
+    response_id: str, request: Request, tenant: TenantDep, services: ServicesDep
+) -> HttpResponse:
+    params = request.query_params
+    limit = query.integer(params, "limit", default=20, low=1, high=100)
+    order = query.choice(params, "order", ("asc", "desc"), "desc")
+    page = await services.responses.input_items(
+        tenant,
+        response_id,
+        limit=cast(int, limit),
+        order=cast(Literal["asc", "desc"], order),
+        after=params.get("after"),
+        before=params.get("before"),
+    )
+    return HttpResponse(page.model_dump_json(), media_type=JSON)

@@ -1,0 +1,1 @@
+"""``make run``: the app under uvicorn with an embedded moto server standing in for AWS. Not shipped logic."""

@@ -1,0 +1,3 @@
+from gateway.dev.server import main
+
+raise SystemExit(main())

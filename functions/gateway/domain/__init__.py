@@ -1,0 +1,1 @@
+"""The engine: context building, event building, status rules and the use cases that tie them together."""

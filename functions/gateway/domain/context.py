@@ -1,0 +1,112 @@
+"""Turn a request's ``input`` into stored, id-carrying items and check that the assembled context is sound."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from gateway.domain.ids import new_id
+from gateway.errors import InvalidRequestError, NotFoundError
+from gateway.schemas.items import (
+    ContentPart,
+    ContextItem,
+    FunctionCall,
+    FunctionCallOutput,
+    InputItem,
+    InputText,
+    ItemReference,
+    Message,
+    OutputText,
+    Reasoning,
+)
+
+_PREFIX: Mapping[str, str] = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "reasoning": "rs",
+}
+
+
+def referenced_ids(raw: str | list[InputItem] | None) -> list[str]:
+    """Ids named by ``item_reference`` items, to be fetched before ``normalize_input``."""
+    if not isinstance(raw, list):
+        return []
+    return [item.id for item in raw if isinstance(item, ItemReference)]
+
+
+def normalize_input(
+    raw: str | list[InputItem] | None, thread: str, referenced: Mapping[str, ContextItem]
+) -> list[ContextItem]:
+    """String input becomes one user message; string contents become parts; every item gets an id."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [Message(id=new_id("msg", thread), role="user", content=[InputText(text=raw)])]
+    items: list[ContextItem] = []
+    for item in raw:
+        if isinstance(item, ItemReference):
+            items.append(_resolve(item.id, referenced))
+            continue
+        if isinstance(item, Message) and isinstance(item.content, str):
+            item = item.model_copy(update={"content": _parts_of(item.role, item.content)})
+        if item.id is None:
+            item = item.model_copy(update={"id": new_id(_PREFIX[item.type], thread)})
+        items.append(item)
+    return items
+
+
+def _parts_of(role: str, text: str) -> list[ContentPart]:
+    return [OutputText(text=text)] if role == "assistant" else [InputText(text=text)]
+
+
+def _resolve(item_id: str, referenced: Mapping[str, ContextItem]) -> ContextItem:
+    found = referenced.get(item_id)
+    if found is None:
+        raise NotFoundError(
+            f"Item with id '{item_id}' not found. Items are not persisted when `store` is set to false. "
+            "Try again with `store` set to true, or remove this item from your input.",
+            param="input",
+        )
+    return found
+
+
+def check_tool_pairing(history: Sequence[ContextItem], new_items: Sequence[ContextItem]) -> None:
+    """Every output answers a known call, and every call in the context has its output."""
+    everything = [*history, *new_items]
+    calls = {item.call_id for item in everything if isinstance(item, FunctionCall)}
+    outputs = {item.call_id for item in everything if isinstance(item, FunctionCallOutput)}
+    for item in new_items:
+        if isinstance(item, FunctionCallOutput) and item.call_id not in calls:
+            raise InvalidRequestError(
+                f"No tool call found for function call output with call_id {item.call_id}.", param="input"
+            )
+    for item in everything:
+        if isinstance(item, FunctionCall) and item.call_id not in outputs:
+            raise InvalidRequestError(f"No tool output found for function call {item.call_id}.", param="input")
+
+
+def droppable_prefix(items: Sequence[ContextItem], protected_from: int) -> Iterable[int]:
+    """Cut points for ``truncation: auto``: how many of the oldest items to drop, smallest first.
+
+    Cuts double each time (1, 2, 4, …) so a long history needs only a few upstream attempts, never split a
+    call from its output, and never reach into the protected tail (this request's own input).
+    """
+    step = 1
+    cut = 0
+    while cut < protected_from:
+        cut = min(cut + step, protected_from)
+        while cut < protected_from and isinstance(items[cut], FunctionCallOutput | Reasoning):
+            cut += 1
+        yield cut
+        step *= 2
+
+
+def protected_tail_start(items: Sequence[ContextItem], new_count: int, chained: bool) -> int:
+    """Where the part ``truncation`` must keep begins: this request's input, or its last user message."""
+    if chained:
+        return len(items) - new_count
+    for index in range(len(items) - 1, -1, -1):
+        candidate = items[index]
+        if isinstance(candidate, Message) and candidate.role == "user":
+            return index
+    return max(len(items) - 1, 0)

@@ -1,0 +1,1 @@
+"""Provider adapters: one per upstream API, behind the ``Provider`` protocol, chosen by ``registry``."""

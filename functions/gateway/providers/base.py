@@ -1,0 +1,116 @@
+"""The ``Provider`` port and the neutral events every adapter yields.
+
+An adapter translates a ``ModelRequest`` (Responses-shaped context and options) into its upstream's request,
+and the upstream's stream back into ``ProviderEvent``s. ``ResponseBuilder`` turns those into Responses events,
+so no adapter knows about SSE, sequence numbers or output indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from gateway.schemas.items import ContextItem
+from gateway.schemas.requests import ResponseCreateParams
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """What a provider needs for one model call: the resolved context and the caller's options."""
+
+    model: str
+    """The model name with the routing prefix removed (e.g. ``gpt-4o`` for ``openai/gpt-4o``)."""
+    instructions: str | None
+    items: list[ContextItem]
+    """The whole context, oldest first: inherited turns, then this request's input. No references."""
+    params: ResponseCreateParams
+    """The validated request, for options (temperature, tools, text.format, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    """A new function call. ``index`` tells parallel calls apart; later deltas name the same index."""
+
+    index: int
+    call_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning the model shows: summary text on the Responses side."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningState:
+    """Opaque reasoning state (a signature, redacted content) to send back unchanged next turn."""
+
+    encrypted_content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+FinishReason = Literal["stop", "tool_calls", "max_output_tokens", "content_filter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    reason: FinishReason
+
+
+ProviderEvent = (
+    TextDelta | RefusalDelta | ToolCallStart | ToolCallDelta | ReasoningDelta | ReasoningState | Usage | Finish
+)
+
+
+@dataclass(slots=True)
+class ProviderStream:
+    """An open upstream stream. ``events`` may raise ``UpstreamError`` mid-way; ``aclose`` stops the call."""
+
+    events: AsyncIterator[ProviderEvent]
+    model: str | None = field(default=None)
+
+    async def aclose(self) -> None:
+        closer = getattr(self.events, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+class Provider(Protocol):
+    """One upstream API. ``open`` starts the call and raises client errors (4xx, 429) before any event."""
+
+    name: str
+
+    async def open(self, request: ModelRequest) -> ProviderStream:
+        """Send the request; return once the upstream has accepted it (status known, body not yet read)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        ...

@@ -1,0 +1,192 @@
+"""``OpenAIChatProvider``: any OpenAI-compatible ``/chat/completions`` upstream over httpx, always streamed."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
+from gateway.providers.base import (
+    Finish,
+    FinishReason,
+    ModelRequest,
+    ProviderEvent,
+    ProviderStream,
+    ReasoningDelta,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    Usage,
+)
+from gateway.providers.openai_chat_request import chat_body
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "max_output_tokens",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+_CONTEXT_TOO_LONG = re.compile(
+    r"context_length_exceeded|maximum context length|context length|context window|too many tokens"
+    r"|prompt is too long|input is too long",
+    re.IGNORECASE,
+)
+
+
+class OpenAIChatProvider:
+    """One named OpenAI-compatible upstream (``openai``, or one from ``RESPONSES_PROVIDERS_FILE``)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        base_url: str,
+        api_key: str | None,
+        client: httpx.AsyncClient,
+        max_tokens_field: str = "max_completion_tokens",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._client = client
+        self._max_tokens_field = max_tokens_field
+        self._headers = {"accept": "text/event-stream", **(headers or {})}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+
+    async def open(self, request: ModelRequest) -> ProviderStream:
+        body = chat_body(request, max_tokens_field=self._max_tokens_field)
+        upstream = self._client.build_request("POST", self._url, json=body, headers=self._headers)
+        try:
+            reply = await self._client.send(upstream, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamError(f"Upstream '{self.name}' timed out.") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Upstream '{self.name}' is unreachable: {type(exc).__name__}.") from exc
+        if reply.status_code >= 400:
+            detail = await reply.aread()
+            await reply.aclose()
+            raise self._status_error(reply, detail)
+        return ProviderStream(events=self._events(reply))
+
+    async def aclose(self) -> None:
+        """The shared httpx client is owned by the registry."""
+
+    async def _events(self, reply: httpx.Response) -> AsyncIterator[ProviderEvent]:
+        started: set[int] = set()
+        finish: FinishReason | None = None
+        done = False
+        try:
+            async for line in reply.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    raise UpstreamError(f"Upstream '{self.name}' failed mid-stream: {_message_of(chunk)}")
+                for event in _chunk_events(chunk, started):
+                    if isinstance(event, Finish):
+                        finish = event.reason
+                    else:
+                        yield event
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Upstream '{self.name}' broke off the stream: {type(exc).__name__}.") from exc
+        except json.JSONDecodeError as exc:
+            raise UpstreamError(f"Upstream '{self.name}' sent a malformed chunk.") from exc
+        finally:
+            await reply.aclose()
+        if finish is None and not done:
+            raise UpstreamError(f"Upstream '{self.name}' ended the stream without finishing.")
+        yield Finish(finish or "stop")
+
+    def _status_error(self, reply: httpx.Response, detail: bytes) -> Exception:
+        try:
+            payload: Any = json.loads(detail)
+        except ValueError:
+            payload = {"error": {"message": detail.decode(errors="replace")[:500]}}
+        message = _message_of(payload)
+        status = reply.status_code
+        if status == 429:
+            return RateLimitError(
+                f"Upstream '{self.name}' rate limit reached: {message}",
+                retry_after=reply.headers.get("retry-after"),
+            )
+        if status >= 500:
+            return UpstreamError(f"Upstream '{self.name}' failed with status {status}: {message}")
+        error = payload.get("error") if isinstance(payload, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        if code == "context_length_exceeded" or _CONTEXT_TOO_LONG.search(message):
+            return ContextLengthExceededError(message)
+        if status in (401, 403):
+            return InvalidRequestError(
+                f"Upstream '{self.name}' refused the gateway's credentials ({status}): {message}"
+            )
+        param = error.get("param") if isinstance(error, dict) else None
+        return InvalidRequestError(
+            message,
+            param=param if isinstance(param, str) else None,
+            code=code if isinstance(code, str) else None,
+        )
+
+
+def _chunk_events(chunk: dict[str, Any], started: set[int]) -> list[ProviderEvent]:
+    events: list[ProviderEvent] = []
+    for choice in chunk.get("choices") or ():
+        if choice.get("index", 0) != 0:
+            continue
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning:
+            events.append(ReasoningDelta(reasoning))
+        if delta.get("content"):
+            events.append(TextDelta(delta["content"]))
+        if delta.get("refusal"):
+            events.append(RefusalDelta(delta["refusal"]))
+        for call in delta.get("tool_calls") or ():
+            index = call.get("index", 0)
+            function = call.get("function") or {}
+            if index not in started:
+                started.add(index)
+                events.append(ToolCallStart(index, call.get("id") or f"call_{index}", function.get("name") or ""))
+            if function.get("arguments"):
+                events.append(ToolCallDelta(index, function["arguments"]))
+        if choice.get("finish_reason"):
+            events.append(Finish(_FINISH.get(choice["finish_reason"], "stop")))
+    usage = chunk.get("usage")
+    if usage:
+        events.append(_usage(usage))
+    return events
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    return Usage(
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        cached_tokens=prompt_details.get("cached_tokens") or 0,
+        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
+    )
+
+
+def _message_of(payload: Any) -> str:
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if payload.get("message"):
+            return str(payload["message"])
+        if payload.get("detail"):
+            return str(payload["detail"])
+    return "no details"

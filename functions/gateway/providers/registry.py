@@ -1,0 +1,133 @@
+"""Model name -> provider. The only place that knows the routing rules:
+
+- ``openai/<model>`` -> the OpenAI-compatible upstream at ``OPENAI_BASE_URL`` with ``OPENAI_API_KEY``;
+- ``bedrock/<model id | inference profile | ARN>`` -> Bedrock Converse;
+- ``<name>/<model>`` -> a named OpenAI-compatible upstream declared in ``RESPONSES_PROVIDERS_FILE``;
+- anything else -> ``RESPONSES_DEFAULT_PROVIDER`` with the name unchanged (so ``meta-llama/Llama-3`` stays whole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+import httpx
+
+from gateway.errors import InvalidRequestError
+from gateway.providers.base import Provider
+from gateway.providers.openai_chat import OpenAIChatProvider
+from gateway.settings import Settings
+
+SecretLoader = Callable[[str], dict[str, str]]
+
+
+class ProviderRegistry:
+    """Builds providers on first use and keeps them (and one pooled HTTP client) for the process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        bedrock_client: Any | None = None,
+        load_secret: SecretLoader | None = None,
+    ) -> None:
+        self._settings = settings
+        self._http_client = http_client
+        self._bedrock_client = bedrock_client
+        self._load_secret = load_secret or _secrets_manager_json
+        self._providers: dict[str, Provider] = {}
+
+    def resolve(self, model: str) -> tuple[Provider, str]:
+        """The provider for ``model`` and the model name to send it."""
+        prefix, slash, rest = model.partition("/")
+        if slash and rest and prefix in self.names:
+            return self._get(prefix), rest
+        return self._get(self._settings.default_provider), model
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset({"openai", "bedrock", *self._upstreams})
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
+
+    def _get(self, name: str) -> Provider:
+        provider = self._providers.get(name)
+        if provider is None:
+            provider = self._providers[name] = self._build(name)
+        return provider
+
+    def _build(self, name: str) -> Provider:
+        if name == "bedrock":
+            # Imported here: most deployments use one provider, and import time is cold-start time.
+            from gateway.providers.bedrock import BedrockConverseProvider
+
+            return BedrockConverseProvider(self._settings, client=self._bedrock_client)
+        if name == "openai":
+            secret = self._secret
+            return OpenAIChatProvider(
+                "openai",
+                base_url=secret.get("OPENAI_BASE_URL") or self._settings.openai_base_url,
+                api_key=secret.get("OPENAI_API_KEY") or self._settings.openai_api_key,
+                client=self._client,
+            )
+        upstream = self._upstreams.get(name)
+        if upstream is None:
+            raise InvalidRequestError(
+                f"No provider named '{name}' is configured (RESPONSES_DEFAULT_PROVIDER).", param="model"
+            )
+        return OpenAIChatProvider(
+            name,
+            base_url=upstream["base_url"],
+            api_key=upstream.get("api_key") or self._secret.get(upstream.get("api_key_secret", "")),
+            client=self._client,
+            max_tokens_field=upstream.get("max_tokens_field", "max_completion_tokens"),
+            headers=upstream.get("headers"),
+        )
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            timeout = httpx.Timeout(
+                connect=self._settings.upstream_connect_timeout,
+                read=self._settings.upstream_read_timeout,
+                write=30.0,
+                pool=30.0,
+            )
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            self._http_client = httpx.AsyncClient(timeout=timeout, limits=limits)
+        return self._http_client
+
+    @cached_property
+    def _upstreams(self) -> dict[str, dict[str, Any]]:
+        """Named upstreams from ``RESPONSES_PROVIDERS_FILE``: ``{"name": {"base_url": ..., ...}}``."""
+        path = self._settings.providers_file
+        if path is None:
+            return {}
+        declared = json.loads(path.read_text())
+        if not isinstance(declared, dict) or not all(
+            isinstance(spec, dict) and "base_url" in spec for spec in declared.values()
+        ):
+            raise ValueError(f"{path}: expected an object of {{name: {{base_url, ...}}}}")
+        return declared
+
+    @cached_property
+    def _secret(self) -> dict[str, str]:
+        secret_id = self._settings.provider_secret_id
+        return self._load_secret(secret_id) if secret_id else {}
+
+
+def _secrets_manager_json(secret_id: str) -> dict[str, str]:
+    import boto3
+
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    loaded = json.loads(value)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"secret {secret_id} must hold a JSON object")
+    return {str(key): str(item) for key, item in loaded.items()}

@@ -1,0 +1,90 @@
+"""The one settings class. Read lazily (never at import) so tests and moto can set the environment first."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway. Project settings use the ``RESPONSES_`` prefix; standard names keep theirs."""
+
+    model_config = SettingsConfigDict(env_prefix="RESPONSES_", extra="ignore", frozen=True)
+
+    table_name: str = "responses"
+    """DynamoDB table holding responses, items, stream events and API keys."""
+    queue_url: str | None = None
+    """SQS jobs queue for background responses."""
+    payload_bucket: str | None = None
+    """S3 bucket for item bodies too large for a 400 KB DynamoDB item."""
+    ttl_days: int = Field(default=30, ge=1)
+    """How long stored responses are kept."""
+
+    default_provider: str = "openai"
+    """Provider for model names without a ``provider/`` prefix."""
+    providers_file: Path | None = None
+    """Optional JSON file declaring extra named OpenAI-compatible upstreams."""
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RESPONSES_OPENAI_API_KEY")
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "RESPONSES_OPENAI_BASE_URL"),
+    )
+    provider_secret_id: str | None = None
+    """Secrets Manager secret (a JSON object such as ``{"OPENAI_API_KEY": "sk-..."}``) read once per instance;
+    its values stand in for the environment variables of the same names."""
+    upstream_connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for an upstream connection."""
+    upstream_read_timeout: float = Field(default=600.0, gt=0)
+    """Seconds an upstream may stay silent mid-stream before the response fails."""
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "RESPONSES_AWS_REGION"),
+    )
+
+    fetch_image_urls: bool = True
+    """Fetch http(s) image URLs for providers that need bytes (Bedrock); off means such images are a 400."""
+    fetch_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    fetch_timeout: float = Field(default=10.0, gt=0)
+    drop_unsupported_params: bool = False
+    """Silently drop request parameters a provider cannot honour instead of answering 400."""
+
+    api_keys: str = ""
+    """Static ``tenant:key`` pairs, comma-separated (local runs and tests)."""
+    require_auth: bool = False
+    """Refuse requests without a valid key even when no static keys are set (always true when deployed)."""
+    key_cache_seconds: float = Field(default=60.0, ge=0)
+    """How long a key looked up in DynamoDB is trusted before it is looked up again."""
+
+    keepalive_seconds: float = Field(default=15.0, gt=0)
+    """Idle time after which an SSE comment keeps proxies and API Gateway from closing the stream."""
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "RESPONSES_HOST"))
+    """Address ``make run`` listens on."""
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "RESPONSES_PORT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def static_keys(self) -> dict[str, str]:
+        """Parse ``RESPONSES_API_KEYS`` into ``{key: tenant}``."""
+        keys: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.api_keys.split(","))):
+            tenant, sep, key = pair.partition(":")
+            if not sep or not tenant or not key:
+                raise ValueError(f"RESPONSES_API_KEYS entries must be tenant:key, got {pair!r}")
+            keys[key] = tenant
+        return keys
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether requests must carry a valid key; a local run with no keys serves one tenant openly."""
+        return self.require_auth or bool(self.api_keys.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence of responses, their items and API keys (DynamoDB), behind small protocols."""

@@ -1,0 +1,124 @@
+"""``DynamoResponseStore``: the ``ResponseStore`` port on one DynamoDB table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from gateway.domain.ids import now, thread_of
+from gateway.domain.status import IN_FLIGHT
+from gateway.errors import InvalidRequestError, NotFoundError
+from gateway.schemas.items import ContextItem
+from gateway.store.base import StoredResponse
+from gateway.store.records import Item, from_item, response_sk, thread_pk, to_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class DynamoResponseStore:
+    """Strongly consistent reads, conditional writes, TTL filtered on read (DynamoDB deletes lazily)."""
+
+    def __init__(self, table: str, client: DynamoDBClient) -> None:
+        self._table = table
+        self._client = client
+
+    def put(self, record: StoredResponse) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(record),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, tenant: str, response_id: str) -> StoredResponse | None:
+        thread = thread_of(response_id)
+        if thread is None or not response_id.startswith("resp_"):
+            return None
+        reply = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": thread_pk(tenant, thread)}, "sk": {"S": response_sk(response_id)}},
+            ConsistentRead=True,
+        )
+        item = reply.get("Item")
+        return from_item(item, tenant) if item and _alive(item) else None
+
+    def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
+        thread = thread_of(response_id)
+        if thread is None or not response_id.startswith("resp_"):
+            return []
+        by_id = {record.id: record for record in self._thread(tenant, thread)}
+        lineage: list[StoredResponse] = []
+        cursor: str | None = response_id
+        # A deleted or expired ancestor ends the walk: the conversation continues from what remains.
+        while cursor is not None and (record := by_id.get(cursor)) is not None:
+            lineage.append(record)
+            cursor = record.parent
+        lineage.reverse()
+        return lineage
+
+    def find_items(self, tenant: str, item_ids: Sequence[str]) -> dict[str, ContextItem]:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for item_id in item_ids:
+            thread = thread_of(item_id)
+            if thread is not None:
+                wanted[thread].add(item_id)
+        found: dict[str, ContextItem] = {}
+        for thread, ids in wanted.items():
+            for record in self._thread(tenant, thread):
+                for item in record.context_items():
+                    if item.id in ids:
+                        found[item.id] = item
+        return found
+
+    def delete(self, tenant: str, response_id: str) -> None:
+        thread = thread_of(response_id)
+        if thread is None:
+            raise _not_found(response_id)
+        exists = "attribute_exists(pk) AND expires_at > :now"
+        settled = "NOT (#status IN (:queued, :in_progress))"
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": thread_pk(tenant, thread)}, "sk": {"S": response_sk(response_id)}},
+                ConditionExpression=f"{exists} AND {settled}",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now())},
+                    ":queued": {"S": "queued"},
+                    ":in_progress": {"S": "in_progress"},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            old = self.get(tenant, response_id)
+            if old is not None and old.status in IN_FLIGHT:
+                raise InvalidRequestError("Cannot delete an in-flight response.") from exc
+            raise _not_found(response_id) from exc
+
+    def _thread(self, tenant: str, thread: str) -> list[StoredResponse]:
+        """Every live response of a thread: one Query, paginated only past 1 MB."""
+        records: list[StoredResponse] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": thread_pk(tenant, thread)}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._client.query(**query)
+            records.extend(from_item(item, tenant) for item in page.get("Items", []) if _alive(item))
+            if "LastEvaluatedKey" not in page:
+                return records
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _alive(item: Item) -> bool:
+    return int(item["expires_at"]["N"]) > now()
+
+
+def _not_found(response_id: str) -> NotFoundError:
+    return NotFoundError(f"Response with id '{response_id}' not found.")

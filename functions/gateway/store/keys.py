@@ -1,0 +1,103 @@
+"""API keys in DynamoDB, stored only as SHA-256 hashes with their tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gateway.domain.ids import now
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+KEY_PREFIX = "sk-gw-"
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    key_id: str
+    """The first 12 hex digits of the hash: enough to name a key, useless to use it."""
+    tenant: str
+    created_at: int
+    revoked: bool
+
+
+class DynamoKeyStore:
+    def __init__(self, table: str, client: DynamoDBClient) -> None:
+        self._table = table
+        self._client = client
+
+    def create(self, tenant: str) -> tuple[str, KeyRecord]:
+        """A new key for ``tenant``: the secret (shown once) and its record."""
+        if not TENANT_PATTERN.match(tenant):
+            raise ValueError("tenant names are 1-64 letters, digits, '_', '.' or '-'")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = key_hash(key)
+        record = KeyRecord(key_id=digest[:12], tenant=tenant, created_at=now(), revoked=False)
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"key#{digest}"},
+                "sk": {"S": "key"},
+                "tenant": {"S": tenant},
+                "key_id": {"S": record.key_id},
+                "created_at": {"N": str(record.created_at)},
+                "revoked": {"BOOL": False},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return key, record
+
+    def tenant_of(self, digest: str) -> str | None:
+        """The tenant owning the key with this hash, or None if unknown or revoked."""
+        reply = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"key#{digest}"}, "sk": {"S": "key"}}, ConsistentRead=True
+        )
+        item = reply.get("Item")
+        if not item or item.get("revoked", {}).get("BOOL", False):
+            return None
+        return item["tenant"]["S"]
+
+    def list(self) -> list[KeyRecord]:
+        """Every key record (an admin scan; never on a request path)."""
+        records: list[KeyRecord] = []
+        for page in self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": {"S": "key#"}},
+        ):
+            records.extend(
+                KeyRecord(
+                    key_id=item["key_id"]["S"],
+                    tenant=item["tenant"]["S"],
+                    created_at=int(item["created_at"]["N"]),
+                    revoked=item.get("revoked", {}).get("BOOL", False),
+                )
+                for item in page.get("Items", [])
+            )
+        return sorted(records, key=lambda record: record.created_at)
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke the key named by ``key_id``; False when no such key exists."""
+        for page in self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :prefix) AND key_id = :id",
+            ExpressionAttributeValues={":prefix": {"S": "key#"}, ":id": {"S": key_id}},
+        ):
+            for item in page.get("Items", []):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET revoked = :yes",
+                    ExpressionAttributeValues={":yes": {"BOOL": True}},
+                )
+                return True
+        return False

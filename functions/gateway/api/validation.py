@@ -80,6 +80,9 @@ def _pick(errors: list[ErrorDetails]) -> ErrorDetails:
             return 1
         if kind == "missing":
             return 2
+        # A union reports a type mismatch for every member it was not; the real problem is elsewhere.
+        if kind.endswith(("_type", "_parsing")):
+            return 4
         return 3
 
     return min(errors, key=rank)

@@ -16,7 +16,6 @@ from gateway.schemas.items import (
     ItemReference,
     Message,
     OutputText,
-    Reasoning,
 )
 
 _PREFIX: Mapping[str, str] = {
@@ -88,17 +87,22 @@ def check_tool_pairing(history: Sequence[ContextItem], new_items: Sequence[Conte
 def droppable_prefix(items: Sequence[ContextItem], protected_from: int) -> Iterable[int]:
     """Cut points for ``truncation: auto``: how many of the oldest items to drop, smallest first.
 
-    Cuts double each time (1, 2, 4, …) so a long history needs only a few upstream attempts, never split a
-    call from its output, and never reach into the protected tail (this request's own input).
+    Cuts double each time (1, 2, 4, ...) so a long history needs only a few upstream attempts, land on the start
+    of a user turn (chat templates want the conversation to open with the user, and a call is never split
+    from its output), and never reach into the protected tail (this request's own input).
     """
     step = 1
     cut = 0
     while cut < protected_from:
         cut = min(cut + step, protected_from)
-        while cut < protected_from and isinstance(items[cut], FunctionCallOutput | Reasoning):
+        while cut < protected_from and not _starts_turn(items[cut]):
             cut += 1
         yield cut
         step *= 2
+
+
+def _starts_turn(item: ContextItem) -> bool:
+    return isinstance(item, Message) and item.role == "user"
 
 
 def protected_tail_start(items: Sequence[ContextItem], new_count: int, chained: bool) -> int:

@@ -25,6 +25,7 @@ from gateway.store.schema import create_table
 from tests.fakes.upstream import FakeUpstream
 
 TABLE = "responses-test"
+BUCKET = "responses-payloads-test"
 _real_connect = socket.socket.connect
 
 
@@ -60,6 +61,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def aws() -> Iterator[None]:
     with mock_aws():
         create_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
         yield
 
 
@@ -71,6 +73,7 @@ def upstream() -> FakeUpstream:
 def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "table_name": TABLE,
+        "payload_bucket": BUCKET,
         "openai_api_key": "sk-upstream-test",
         "openai_base_url": "http://upstream.test/v1",
         **overrides,

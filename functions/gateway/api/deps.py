@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from gateway.api.auth import Authenticator
+from gateway.blobs.s3 import S3BlobStore
 from gateway.domain.service import ResponsesService
 from gateway.providers.registry import ProviderRegistry
 from gateway.settings import Settings, get_settings
@@ -29,11 +30,14 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
 
     settings = settings or get_settings()
     dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
+    blobs = None
+    if settings.payload_bucket:
+        blobs = S3BlobStore(settings.payload_bucket, boto3.client("s3", region_name=settings.aws_region))
     providers = providers or ProviderRegistry(settings)
     return Services(
         settings=settings,
         responses=ResponsesService(
-            DynamoResponseStore(settings.table_name, dynamodb), providers, ttl_days=settings.ttl_days
+            DynamoResponseStore(settings.table_name, dynamodb, blobs), providers, ttl_days=settings.ttl_days
         ),
         authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, dynamodb)),
         providers=providers,

@@ -51,6 +51,8 @@ def provision(settings: Settings) -> None:
     from gateway.store.schema import create_table
 
     create_table(boto3.client("dynamodb", region_name=settings.aws_region), settings.table_name)
+    if settings.payload_bucket:
+        boto3.client("s3", region_name=settings.aws_region).create_bucket(Bucket=settings.payload_bucket)
 
 
 def banner(settings: Settings, aws_endpoint: str) -> str:
@@ -69,7 +71,9 @@ def banner(settings: Settings, aws_endpoint: str) -> str:
     if settings.auth_enabled:
         lines.append("  auth                        Bearer keys required")
     else:
-        lines.append("  auth                        !!! OFF: no RESPONSES_API_KEYS set, every caller is tenant 'default'")
+        lines.append(
+            "  auth                        !!! OFF: no RESPONSES_API_KEYS set, every caller is tenant 'default'"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -77,6 +81,7 @@ def banner(settings: Settings, aws_endpoint: str) -> str:
 def main() -> int:
     import uvicorn
 
+    os.environ.setdefault("RESPONSES_PAYLOAD_BUCKET", "responses-payloads")
     settings = get_settings()
     with embedded_aws() as endpoint:
         provision(settings)

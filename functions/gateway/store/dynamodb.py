@@ -13,25 +13,57 @@ from gateway.domain.status import IN_FLIGHT
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.items import ContextItem
 from gateway.store.base import StoredResponse
-from gateway.store.records import Item, from_item, response_sk, thread_pk, to_item
+from gateway.store.records import (
+    INLINE_LIMIT,
+    Item,
+    blob_key,
+    from_item,
+    join_payload,
+    payload_size,
+    response_sk,
+    split_payload,
+    thread_pk,
+    to_item,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from gateway.blobs.base import BlobStore
 
 
 class DynamoResponseStore:
     """Strongly consistent reads, conditional writes, TTL filtered on read (DynamoDB deletes lazily)."""
 
-    def __init__(self, table: str, client: DynamoDBClient) -> None:
+    def __init__(self, table: str, client: DynamoDBClient, blobs: BlobStore | None = None) -> None:
         self._table = table
         self._client = client
+        self._blobs = blobs
 
     def put(self, record: StoredResponse) -> None:
         self._client.put_item(
             TableName=self._table,
-            Item=to_item(record),
+            Item=self._offload(to_item(record), blob_key(record)),
             ConditionExpression="attribute_not_exists(pk)",
         )
+
+    def _offload(self, item: Item, key: str) -> Item:
+        """Move a payload too large for DynamoDB to S3, leaving a pointer: never truncate."""
+        if payload_size(item) <= INLINE_LIMIT:
+            return item
+        if self._blobs is None:
+            raise InvalidRequestError(
+                "This response is too large to store without a payload bucket (RESPONSES_PAYLOAD_BUCKET).",
+                code="payload_too_large",
+            )
+        inline, payload = split_payload(item)
+        self._blobs.put(key, payload)
+        return {**inline, "blob": {"S": key}}
+
+    def _hydrate(self, item: Item) -> Item:
+        if "blob" not in item or self._blobs is None:
+            return item
+        return join_payload(item, self._blobs.get(item["blob"]["S"]))
 
     def get(self, tenant: str, response_id: str) -> StoredResponse | None:
         thread = thread_of(response_id)
@@ -43,7 +75,7 @@ class DynamoResponseStore:
             ConsistentRead=True,
         )
         item = reply.get("Item")
-        return from_item(item, tenant) if item and _alive(item) else None
+        return from_item(self._hydrate(item), tenant) if item and _alive(item) else None
 
     def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
         thread = thread_of(response_id)
@@ -80,7 +112,7 @@ class DynamoResponseStore:
         exists = "attribute_exists(pk) AND expires_at > :now"
         settled = "NOT (#status IN (:queued, :in_progress))"
         try:
-            self._client.delete_item(
+            reply = self._client.delete_item(
                 TableName=self._table,
                 Key={"pk": {"S": thread_pk(tenant, thread)}, "sk": {"S": response_sk(response_id)}},
                 ConditionExpression=f"{exists} AND {settled}",
@@ -90,6 +122,7 @@ class DynamoResponseStore:
                     ":queued": {"S": "queued"},
                     ":in_progress": {"S": "in_progress"},
                 },
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -98,6 +131,9 @@ class DynamoResponseStore:
             if old is not None and old.status in IN_FLIGHT:
                 raise InvalidRequestError("Cannot delete an in-flight response.") from exc
             raise _not_found(response_id) from exc
+        blob = reply.get("Attributes", {}).get("blob")
+        if blob is not None and self._blobs is not None:
+            self._blobs.delete(blob["S"])
 
     def _thread(self, tenant: str, thread: str) -> list[StoredResponse]:
         """Every live response of a thread: one Query, paginated only past 1 MB."""
@@ -110,7 +146,7 @@ class DynamoResponseStore:
         }
         while True:
             page = self._client.query(**query)
-            records.extend(from_item(item, tenant) for item in page.get("Items", []) if _alive(item))
+            records.extend(from_item(self._hydrate(item), tenant) for item in page.get("Items", []) if _alive(item))
             if "LastEvaluatedKey" not in page:
                 return records
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,1 @@
+"""Payloads too large for a 400 KB DynamoDB item, kept byte-identical in S3."""

@@ -41,7 +41,7 @@ REQUIRED = (
 )
 
 
-def test_minimal_request_completes(client: TestClient) -> None:
+def test_minimal_request_completes(client: TestClient, upstream: FakeUpstream) -> None:
     # WHEN a minimal request is made
     reply = client.post("/v1/responses", json={"model": "gpt-4o-mini", "input": "hi"})
 
@@ -54,6 +54,9 @@ def test_minimal_request_completes(client: TestClient) -> None:
     assert body["completed_at"] >= body["created_at"]
     assert body["error"] is None and body["incomplete_details"] is None
     assert "output_text" not in body
+    # and the upstream was called with the configured key, streaming
+    assert upstream.headers[-1]["authorization"] == "Bearer sk-upstream-test"
+    assert upstream.last["stream"] is True
 
 
 def test_every_field_is_present(client: TestClient) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -32,6 +34,7 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
+_DRAIN_SECONDS = 1.0
 _CONTEXT_TOO_LONG = re.compile(
     r"context_length_exceeded|maximum context length|context length|context window|too many tokens"
     r"|prompt is too long|input is too long",
@@ -82,8 +85,9 @@ class OpenAIChatProvider:
         started: set[int] = set()
         finish: FinishReason | None = None
         done = False
+        lines = reply.aiter_lines()
         try:
-            async for line in reply.aiter_lines():
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -103,6 +107,8 @@ class OpenAIChatProvider:
         except json.JSONDecodeError as exc:
             raise UpstreamError(f"Upstream '{self.name}' sent a malformed chunk.") from exc
         finally:
+            if done:
+                await _drain(lines)
             await reply.aclose()
         if finish is None and not done:
             raise UpstreamError(f"Upstream '{self.name}' ended the stream without finishing.")
@@ -136,6 +142,15 @@ class OpenAIChatProvider:
             param=param if isinstance(param, str) else None,
             code=code if isinstance(code, str) else None,
         )
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read the body to its end after ``[DONE]``: only a fully read response goes back to the pool, and a
+    socket closed with unread data is reset, costing a new TCP (and TLS) handshake on the next call."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in lines:
+                pass
 
 
 def _chunk_events(chunk: dict[str, Any], started: set[int]) -> list[ProviderEvent]:

@@ -1,0 +1,122 @@
+"""``BedrockConverseProvider``: ``bedrock/<model id>`` through Amazon Bedrock's ConverseStream.
+
+The request is translated by ``bedrock_request`` (messages, tools, options), the stream by
+``bedrock_stream``, failures by ``bedrock_errors``. boto3 is synchronous, so the call and every read of the
+event stream run in a worker thread. ``open`` returns only after the first event has arrived: throttling,
+validation and access errors, whether Bedrock sends them as an HTTP error or as the stream's first event,
+surface there as 429/400 before any output exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import boto3
+import httpx
+from botocore.config import Config
+
+from gateway.providers.base import ModelRequest, ProviderEvent, ProviderStream
+from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
+from gateway.providers.bedrock_media import MediaLoader, Resolver
+from gateway.providers.bedrock_request import build_request
+from gateway.providers.bedrock_stream import StreamTranslator
+from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.eventstream import EventStream
+    from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient
+    from mypy_boto3_bedrock_runtime.type_defs import ConverseStreamOutputTypeDef
+
+_TOTAL_ATTEMPTS = 2
+"""One botocore retry on throttling and 5xx: OpenAI SDK clients retry 429/5xx again on their side."""
+
+
+def _next_chunk(chunks: Iterator[ConverseStreamOutputTypeDef]) -> ConverseStreamOutputTypeDef | None:
+    """One blocking read; ``None`` at the end (``StopIteration`` cannot cross a thread boundary)."""
+    return next(chunks, None)
+
+
+class BedrockConverseProvider:
+    """Amazon Bedrock through the Converse API, always streaming."""
+
+    name = "bedrock"
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Any | None = None,
+        *,
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        """``client`` is a ready ``bedrock-runtime`` client (tests pass one); without it one is built on
+        first use, in ``settings.aws_region``. ``fetch_transport`` and ``resolver`` replace the network for
+        image URL fetching (tests)."""
+        self._settings = settings
+        self._client: BedrockRuntimeClient | None = client
+        self._owns_client = client is None
+        self._fetch_transport = fetch_transport
+        self._resolver = resolver
+
+    def _bedrock(self) -> BedrockRuntimeClient:
+        if self._client is None:
+            config = Config(
+                connect_timeout=self._settings.upstream_connect_timeout,
+                read_timeout=self._settings.upstream_read_timeout,
+                retries={"mode": "standard", "total_max_attempts": _TOTAL_ATTEMPTS},
+            )
+            session = boto3.session.Session()
+            self._client = session.client("bedrock-runtime", region_name=self._settings.aws_region, config=config)
+        return self._client
+
+    async def open(self, request: ModelRequest) -> ProviderStream:
+        media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
+        try:
+            plan = await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
+        finally:
+            await media.aclose()
+        client = self._bedrock()
+        errors = partial(map_api_errors, model=request.model, region=client.meta.region_name)
+        with errors():
+            response = await anyio.to_thread.run_sync(partial(client.converse_stream, **plan.body))
+        stream = response["stream"]
+        chunks = iter(stream)
+        try:
+            with errors():
+                first = await anyio.to_thread.run_sync(_next_chunk, chunks)
+        except BaseException:
+            stream.close()
+            raise
+        translator = StreamTranslator(output_tool=plan.output_tool, single_tool_call=plan.single_tool_call)
+        return ProviderStream(events=_events(stream, chunks, first, translator), model=request.model)
+
+    async def aclose(self) -> None:
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+async def _events(
+    stream: EventStream[ConverseStreamOutputTypeDef],
+    chunks: Iterator[ConverseStreamOutputTypeDef],
+    first: ConverseStreamOutputTypeDef | None,
+    translator: StreamTranslator,
+) -> AsyncIterator[ProviderEvent]:
+    """Translate chunks as they arrive; closing this generator (``ProviderStream.aclose``) closes the stream.
+
+    A read blocked in its thread is abandoned on cancellation; closing the stream makes it fail and end.
+    """
+    try:
+        chunk = first
+        while chunk is not None:
+            for event in translator.feed(chunk):
+                yield event
+            with map_stream_errors():
+                chunk = await anyio.to_thread.run_sync(_next_chunk, chunks, abandon_on_cancel=True)
+        for event in translator.finish():
+            yield event
+    finally:
+        stream.close()

@@ -1,0 +1,119 @@
+"""Bedrock failures → gateway errors, in one place. No botocore exception leaves the adapter.
+
+Before the stream starts (the ``ConverseStream`` call and its first event) errors keep their meaning:
+throttling is a 429, a bad request a 400 with Bedrock's own message, missing model access a 400 that says
+what to enable. Once events have been delivered every failure is an ``UpstreamError``: the response is
+already under way, so the engine ends it with ``response.failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
+from gateway.errors import (
+    ContextLengthExceededError,
+    GatewayError,
+    InvalidRequestError,
+    RateLimitError,
+    UpstreamError,
+)
+
+_THROTTLING = frozenset(
+    {
+        "ThrottlingException",
+        "throttlingException",
+        "ServiceQuotaExceededException",
+        "TooManyRequestsException",
+    }
+)
+_VALIDATION = frozenset({"ValidationException", "validationException"})
+_ACCESS_DENIED = frozenset({"AccessDeniedException"})
+_NOT_FOUND = frozenset({"ResourceNotFoundException"})
+_CREDENTIALS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "IncompleteSignature",
+        "ExpiredTokenException",
+        "MissingAuthenticationTokenException",
+    }
+)
+"""The gateway's own AWS credentials were refused: a 400 like other upstreams' 401/403, so SDKs do not retry."""
+_CONTEXT_TOO_LONG = (
+    "too long",
+    "too many tokens",
+    "context window",
+    "context length",
+    "maximum context",
+)
+"""Phrases of Bedrock's validation messages when the prompt does not fit (wording varies by model)."""
+
+
+def _code_and_message(exc: ClientError) -> tuple[str, str]:
+    error = exc.response.get("Error", {})
+    return error.get("Code", ""), error.get("Message", "") or str(exc)
+
+
+def _retry_after(exc: ClientError) -> str | None:
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return headers.get("retry-after")
+
+
+def translate_client_error(exc: ClientError, *, model: str, region: str) -> GatewayError:
+    """The gateway error for a Bedrock error that arrived before any output."""
+    code, message = _code_and_message(exc)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _THROTTLING or status == 429:
+        return RateLimitError(f"Bedrock is throttling requests: {message}", retry_after=_retry_after(exc))
+    if code in _VALIDATION:
+        if any(phrase in message.lower() for phrase in _CONTEXT_TOO_LONG):
+            return ContextLengthExceededError(message)
+        return InvalidRequestError(message)
+    if code in _ACCESS_DENIED:
+        return InvalidRequestError(
+            f"Access to Bedrock model '{model}' was denied in {region}: {message} Enable access to this model "
+            f"in the Amazon Bedrock console (Model access) for this account and region, and allow "
+            f"bedrock:InvokeModelWithResponseStream on it for the gateway's IAM role.",
+            param="model",
+            code="model_access_denied",
+        )
+    if code in _NOT_FOUND:
+        return InvalidRequestError(
+            f"Bedrock model '{model}' was not found in {region}: {message} Check the model id, or use an "
+            f"inference profile id (for example 'us.<model id>') for models offered only through profiles.",
+            param="model",
+            code="model_not_found",
+        )
+    if code in _CREDENTIALS:
+        return InvalidRequestError(f"Upstream 'bedrock' refused the gateway's credentials ({code}): {message}")
+    return UpstreamError(f"Bedrock failed ({code or status}): {message}")
+
+
+@contextmanager
+def map_api_errors(*, model: str, region: str) -> Iterator[None]:
+    """Translate errors raised while starting a ConverseStream call."""
+    try:
+        yield
+    except ClientError as exc:
+        raise translate_client_error(exc, model=model, region=region) from exc
+    except ParamValidationError as exc:
+        # botocore checks types and ranges before sending; what it rejects came from the request.
+        raise InvalidRequestError(f"Bedrock cannot take this request: {exc}") from exc
+    except BotoCoreError as exc:
+        raise UpstreamError(f"Could not reach Bedrock: {exc}") from exc
+
+
+@contextmanager
+def map_stream_errors() -> Iterator[None]:
+    """Translate errors raised while reading an accepted stream: all of them fail the response."""
+    try:
+        yield
+    except ClientError as exc:  # EventStreamError: an exception event inside the stream
+        code, message = _code_and_message(exc)
+        raise UpstreamError(f"Bedrock stream failed ({code}): {message}") from exc
+    except (BotoCoreError, Urllib3HTTPError, OSError) as exc:
+        raise UpstreamError(f"Bedrock stream broke off: {exc}") from exc

@@ -1,0 +1,205 @@
+"""The three functions, all from one code asset and one settings class.
+
+- ``api-stream``: uvicorn under the Lambda Web Adapter in ``response_stream`` mode, for the STREAM methods;
+- ``api``: the same FastAPI app through Mangum, for every buffered method;
+- ``worker``: the SQS consumer running background responses.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk.aws_lambda_event_sources import SqsEventSource
+from constructs import Construct
+
+from gateway_infra.config import (
+    LWA_LAYER_VERSION,
+    PYTHON_VERSION,
+    STREAM_PORT,
+    FunctionSize,
+    StageConfig,
+    app_environment,
+)
+from gateway_infra.nag import acknowledge
+from gateway_infra.provider_keys import ProviderKeys
+from gateway_infra.queue import JobQueue
+from gateway_infra.storage import Storage
+
+STREAM_HANDLER = "gateway/handlers/run.sh"
+API_HANDLER = "gateway.handlers.api.handler"
+WORKER_HANDLER = "gateway.handlers.worker.handler"
+
+# The adapter's /opt/bootstrap execs $LAMBDA_TASK_ROOT/$_HANDLER (run.sh), then relays each event to uvicorn.
+# PORT is what run.sh reads; AWS_LWA_PORT is the adapter's own name (PORT is deprecated for it).
+WEB_ADAPTER_ENVIRONMENT = {
+    "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+    "AWS_LWA_INVOKE_MODE": "response_stream",
+    "AWS_LWA_PORT": str(STREAM_PORT),
+    "PORT": str(STREAM_PORT),
+    "AWS_LWA_READINESS_CHECK_PATH": "/health",
+}
+
+_BEDROCK_INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+_ANY_MODEL = (
+    "Clients choose the Bedrock model per request ('bedrock/<model or inference profile id>'), so the set is "
+    "not known at deploy time. The statement allows only the two invoke actions, on foundation models and on "
+    "this account's inference profiles in this region; which models can actually run is governed by the "
+    "account's Bedrock model access settings."
+)
+
+
+class GatewayFunctions(Construct):
+    """Creates the functions, their log groups and least-privilege roles, and the worker's SQS trigger."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        storage: Storage,
+        jobs: JobQueue,
+        provider_keys: ProviderKeys,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not config.asset_path.exists():
+            raise FileNotFoundError(f"Lambda bundle {config.asset_path} not found: run `make bundle` first")
+        self._config = config
+        self._code = lambda_.Code.from_asset(str(config.asset_path))
+        self._environment = app_environment(
+            config,
+            table_name=storage.table.table_name,
+            queue_url=jobs.queue.queue_url,
+            payload_bucket=storage.bucket.bucket_name,
+            provider_secret_id=provider_keys.secret.secret_arn,
+        )
+        region = Stack.of(self).region
+        web_adapter = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "WebAdapter",
+            f"arn:aws:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}",
+        )
+
+        self.api_stream = self._function(
+            "ApiStream",
+            description="Responses API, streaming routes: uvicorn under the Lambda Web Adapter",
+            handler=STREAM_HANDLER,
+            size=config.api_stream,
+            extra_environment=WEB_ADAPTER_ENVIRONMENT,
+            layers=[web_adapter],
+        )
+        self.api = self._function(
+            "Api",
+            description="Responses API, buffered routes: the same app through Mangum",
+            handler=API_HANDLER,
+            size=config.api,
+        )
+        self.worker = self._function(
+            "Worker",
+            description="Responses API, background responses from the SQS jobs queue",
+            handler=WORKER_HANDLER,
+            size=config.worker,
+            reserved_concurrent_executions=config.worker_reserved_concurrency,
+        )
+        self.worker.add_event_source(
+            SqsEventSource(
+                jobs.queue,
+                batch_size=1,
+                report_batch_item_failures=True,
+                max_concurrency=config.worker_max_concurrency,
+            )
+        )
+
+        # Every function runs the same app, and any route may reach a provider (creating, counting input
+        # tokens, running a background job), so all three get the app's data and provider access. Only the
+        # streaming function creates responses, so only it may enqueue background jobs.
+        for function in self.all:
+            self._grant_app_access(function, storage=storage, provider_keys=provider_keys)
+        jobs.queue.grant_send_messages(self.api_stream)
+
+    @property
+    def all(self) -> tuple[lambda_.Function, ...]:
+        return (self.api_stream, self.api, self.worker)
+
+    def _function(
+        self,
+        construct_id: str,
+        *,
+        description: str,
+        handler: str,
+        size: FunctionSize,
+        extra_environment: dict[str, str] | None = None,
+        layers: list[lambda_.ILayerVersion] | None = None,
+        reserved_concurrent_executions: int | None = None,
+    ) -> lambda_.Function:
+        removal = RemovalPolicy.RETAIN if self._config.retain_data else RemovalPolicy.DESTROY
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays[self._config.log_retention],
+            removal_policy=removal,
+        )
+        # An explicit role instead of CDK's default one, which attaches the AWS managed
+        # AWSLambdaBasicExecutionRole (logs on every log group in the account): this role may write only to
+        # its own function's log group.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{construct_id} function of the Responses gateway",
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            construct_id,
+            description=description,
+            runtime=lambda_.Runtime(f"python{PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON),
+            architecture=lambda_.Architecture.ARM_64,
+            code=self._code,
+            handler=handler,
+            memory_size=size.memory_mb,
+            timeout=Duration.seconds(size.timeout_seconds),
+            environment={**self._environment, **(extra_environment or {})},
+            layers=layers,
+            role=role,
+            log_group=log_group,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
+
+    def _grant_app_access(self, function: lambda_.Function, *, storage: Storage, provider_keys: ProviderKeys) -> None:
+        storage.table.grant_read_write_data(function)
+        # Objects only: the app never lists or configures the bucket, so CDK's broader grant_read_write
+        # (s3:List*, s3:GetBucket*, ...) is not used.
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[storage.bucket.arn_for_objects("*")],
+            )
+        )
+        provider_keys.secret.grant_read(function)
+        stack = Stack.of(self)
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=_BEDROCK_INVOKE,
+                resources=[
+                    # Cross-region inference profiles route to foundation models in other regions.
+                    f"arn:{stack.partition}:bedrock:*::foundation-model/*",
+                    f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:inference-profile/*",
+                ],
+            )
+        )
+        bucket_id = stack.get_logical_id(cast(CfnElement, storage.bucket.node.default_child))
+        acknowledge(
+            cast(iam.IRole, function.role),  # always set: _function passes its own role
+            {
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]": "Object keys are response and item ids "
+                "generated at run time; access is limited to get/put/delete of objects in this one bucket.",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]": _ANY_MODEL,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:"
+                "inference-profile/*]": _ANY_MODEL,
+            },
+        )

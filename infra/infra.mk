@@ -1,0 +1,62 @@
+# Infrastructure targets, included by the top-level Makefile (which defines VENV, PY and the install stamps).
+#
+#   make bundle                      build/lambda/ and build/lambda.zip (no Docker), prints the zipped size
+#   make synth [STAGE=prod]          infra/cdk.out/, offline, no AWS credentials; cdk-nag runs during synth
+#   make deploy / diff / destroy     the pinned aws-cdk CLI (npm, installed into .cdk/ on first use)
+#   make keys ARGS="create --tenant acme"   python -m gateway.keys against the deployed stack's table
+#   make invoke EVENT=events/http-create-response.json   one event through the real handler, against moto
+
+STAGE ?= dev
+CDK_VERSION := 2.1148.1
+CDK_APPROVAL ?= never
+
+CDK_DIR := .cdk
+CDK := $(abspath $(CDK_DIR))/node_modules/.bin/cdk
+CDK_STAMP := $(CDK_DIR)/.installed-$(CDK_VERSION)
+BUNDLE := build/lambda.zip
+# The infra extra (aws-cdk-lib, cdk-nag) lives behind INFRA_STAMP where the top-level Makefile defines one.
+INFRA_READY := $(or $(INFRA_STAMP),$(VENV)/.installed)
+INFRA_ENV := PYTHONPATH=$(CURDIR)/infra:$(CURDIR)/functions JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# The CLI runs `python app.py` from cdk.json: put the virtualenv's interpreter first on PATH.
+CDK_ENV := $(INFRA_ENV) PATH="$(abspath $(VENV))/bin:$$PATH"
+BUNDLE_INPUTS := pyproject.toml infra/gateway_infra/config.py infra/gateway_infra/tools/bundle.py \
+	$(shell find functions/gateway -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: bundle synth deploy diff destroy keys invoke
+
+## Build the Lambda bundle for arm64 and the runtime's Python, from the runtime dependencies only.
+bundle: $(BUNDLE)
+
+$(BUNDLE): $(INFRA_READY) $(BUNDLE_INPUTS)
+	$(INFRA_ENV) $(PY) -m gateway_infra.tools.bundle
+
+## Synthesize the stack (and run cdk-nag) into infra/cdk.out/, with no AWS account or CLI.
+synth: $(INFRA_READY) $(BUNDLE)
+	cd infra && $(INFRA_ENV) CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}' $(abspath $(PY)) app.py
+	@echo "infra/cdk.out/responses-gateway-$(STAGE).template.json"
+
+$(CDK_STAMP):
+	npm install --prefix $(CDK_DIR) --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_VERSION)
+	touch $@
+
+## Deploy STAGE (default dev) with the current AWS credentials; bootstraps the account/region on first use.
+deploy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
+	cd infra && $(CDK_ENV) $(CDK) bootstrap -c stage=$(STAGE)
+	cd infra && $(CDK_ENV) $(CDK) deploy -c stage=$(STAGE) --require-approval $(CDK_APPROVAL) \
+		--outputs-file cdk.out/outputs-$(STAGE).json
+
+diff: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
+	cd infra && $(CDK_ENV) $(CDK) diff -c stage=$(STAGE)
+
+## Delete STAGE's stack (asks first). prod keeps its table, bucket, secret and logs (RETAIN).
+destroy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
+	cd infra && $(CDK_ENV) $(CDK) destroy -c stage=$(STAGE)
+
+## Manage API keys of a deployed stage: make keys ARGS="create --tenant acme" | ARGS=list | ARGS="revoke ID"
+keys: $(INFRA_READY)
+	$(INFRA_ENV) $(PY) -m gateway_infra.tools.keys --stage $(STAGE) $(ARGS)
+
+## Run one event file through the real Lambda handler against in-process moto.
+invoke: $(VENV)/.installed
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/http-create-response.json"; exit 2; }
+	$(INFRA_ENV) $(PY) -m gateway_infra.tools.invoke $(EVENT)

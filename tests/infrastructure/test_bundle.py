@@ -1,0 +1,45 @@
+"""The bundle builder's pure parts: what ships, and how the zip is written. (Building it needs PyPI.)"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from gateway_infra.config import REPO_ROOT
+from gateway_infra.tools.bundle import RUNTIME_PROVIDED, runtime_requirements, write_zip
+
+
+def test_bundle_ships_the_runtime_dependencies_except_what_lambda_provides() -> None:
+    requirements = runtime_requirements(REPO_ROOT / "pyproject.toml")
+
+    assert not any(requirement.startswith(tuple(RUNTIME_PROVIDED)) for requirement in requirements)
+    assert any(requirement.startswith("fastapi") for requirement in requirements)
+    assert any(requirement.startswith("mangum") for requirement in requirements)
+    assert any(requirement.startswith("uvicorn") for requirement in requirements)
+
+
+def _tree(root: Path) -> Path:
+    (root / "gateway/handlers").mkdir(parents=True)
+    (root / "gateway/handlers/run.sh").write_text("#!/bin/sh\nexec python -m uvicorn\n")
+    (root / "gateway/__init__.py").write_text("")
+    (root / "gateway/__pycache__").mkdir()
+    (root / "gateway/__pycache__/x.cpython-311.pyc").write_bytes(b"\0")
+    (root / "bin").mkdir()
+    (root / "bin/uvicorn").write_text("#!/work/.venv/bin/python\n")
+    return root
+
+
+def test_zip_is_deterministic_executable_where_needed_and_skips_build_litter(tmp_path: Path) -> None:
+    # GIVEN a staged bundle with bytecode and console scripts beside the package
+    root = _tree(tmp_path / "stage")
+
+    # WHEN it is zipped twice
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    write_zip(root, first)
+    write_zip(root, second)
+
+    # THEN the bytes are identical (stable asset hash), run.sh is executable and the litter is gone
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as bundle:
+        modes = {info.filename: info.external_attr >> 16 for info in bundle.infolist()}
+    assert modes == {"gateway/__init__.py": 0o100644, "gateway/handlers/run.sh": 0o100755}

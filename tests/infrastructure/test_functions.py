@@ -1,0 +1,154 @@
+"""The three functions: one asset, arm64, the runtime's Python, the web adapter, the SQS trigger, least privilege."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from aws_cdk.assertions import Match
+
+from gateway_infra.config import BUFFERED_TIMEOUT_SECONDS, LWA_LAYER_VERSION, PYTHON_VERSION, REPO_ROOT
+from gateway_infra.functions import API_HANDLER, STREAM_HANDLER, WEB_ADAPTER_ENVIRONMENT, WORKER_HANDLER
+from gateway_infra.tools.bundle import EXECUTABLES
+from tests.infrastructure.template import Json, Synthesized, flatten, references
+
+pytestmark = pytest.mark.infra
+
+RETENTION_DAYS = {"ONE_WEEK": 7, "THREE_MONTHS": 90}
+
+
+def test_three_functions_from_one_asset_on_arm64_and_the_bundles_python(stage: Synthesized) -> None:
+    functions = stage.functions()
+
+    assert set(functions) == {"api-stream", "api", "worker"}
+    for _, properties in functions.values():
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["Runtime"] == f"python{PYTHON_VERSION}"
+    assert len({str(properties["Code"]) for _, properties in functions.values()}) == 1
+
+
+def test_function_sizes_follow_the_stage(stage: Synthesized) -> None:
+    sizes = {"api-stream": stage.config.api_stream, "api": stage.config.api, "worker": stage.config.worker}
+    for role, (_, properties) in stage.functions().items():
+        assert properties["MemorySize"] == sizes[role].memory_mb, role
+        assert properties["Timeout"] == sizes[role].timeout_seconds, role
+    # nothing the buffered function computes after API Gateway's 29 s integration timeout reaches the client
+    assert stage.config.api.timeout_seconds <= BUFFERED_TIMEOUT_SECONDS
+
+
+def test_stream_function_runs_uvicorn_under_the_web_adapter_in_streaming_mode(stage: Synthesized) -> None:
+    _, properties = stage.functions()["api-stream"]
+
+    assert properties["Handler"] == STREAM_HANDLER
+    [layer] = properties["Layers"]
+    assert flatten(layer) == (
+        f"arn:aws:lambda:<AWS::Region>:753240598075:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}"
+    )
+    assert WEB_ADAPTER_ENVIRONMENT.items() <= properties["Environment"]["Variables"].items()
+    assert WEB_ADAPTER_ENVIRONMENT["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    # the script must be executable inside the zip, or the adapter cannot start it
+    assert STREAM_HANDLER in EXECUTABLES
+
+
+def test_worker_takes_one_job_at_a_time_and_reports_partial_batch_failures(stage: Synthesized) -> None:
+    worker_id, _ = stage.functions()["worker"]
+    [mapping] = stage.resources("AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+
+    assert properties["FunctionName"] == {"Ref": worker_id}
+    assert properties["BatchSize"] == 1
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": stage.config.worker_max_concurrency}
+    [queue] = references(properties["EventSourceArn"])
+    assert "RedrivePolicy" in stage.json["Resources"][queue]["Properties"]  # the jobs queue, not the DLQ
+
+
+def test_only_prod_reserves_worker_concurrency(prod: Synthesized, dev: Synthesized) -> None:
+    _, worker = prod.functions()["worker"]
+    assert worker["ReservedConcurrentExecutions"] >= prod.config.worker_max_concurrency
+    # new accounts often have 10 executions in all, and Lambda refuses reservations below 10 unreserved
+    assert all("ReservedConcurrentExecutions" not in properties for _, properties in dev.functions().values())
+    assert all(
+        "ReservedConcurrentExecutions" not in properties
+        for role, (_, properties) in prod.functions().items()
+        if role != "worker"
+    )
+
+
+def test_each_function_logs_to_its_own_group_with_the_stage_retention(stage: Synthesized) -> None:
+    groups = stage.resources("AWS::Logs::LogGroup")
+    used = set()
+    for _, properties in stage.functions().values():
+        [group] = references(properties["LoggingConfig"]["LogGroup"])
+        used.add(group)
+        assert groups[group]["Properties"]["RetentionInDays"] == RETENTION_DAYS[stage.config.log_retention]
+    assert len(used) == 3
+
+
+def _statements(stage: Synthesized, role: str) -> list[Json]:
+    _, properties = stage.functions()[role]
+    [role_id] = references(properties["Role"])
+    statements: list[Json] = []
+    for policy in stage.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statements: list[Json]) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_only_the_stream_function_may_enqueue_and_only_the_worker_may_consume(stage: Synthesized) -> None:
+    actions = {role: _actions(_statements(stage, role)) for role in ("api-stream", "api", "worker")}
+
+    assert "sqs:SendMessage" in actions["api-stream"]
+    assert "sqs:SendMessage" not in actions["api"] | actions["worker"]
+    assert "sqs:ReceiveMessage" in actions["worker"]
+    assert "sqs:ReceiveMessage" not in actions["api-stream"] | actions["api"]
+    for role_actions in actions.values():
+        assert {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"} <= role_actions
+        assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "bedrock:InvokeModelWithResponseStream"} <= (
+            role_actions
+        )
+        assert not any(action.endswith("*") for action in role_actions), role_actions
+
+
+def test_function_roles_have_no_managed_policies(stage: Synthesized) -> None:
+    for _, properties in stage.functions().values():
+        [role_id] = references(properties["Role"])
+        role = stage.json["Resources"][role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role
+
+
+@pytest.mark.parametrize("handler", [STREAM_HANDLER, API_HANDLER, WORKER_HANDLER])
+def test_every_handler_the_stack_names_exists(handler: str) -> None:
+    if handler.endswith(".sh"):
+        script = REPO_ROOT / "functions" / handler
+        assert script.is_file() and script.stat().st_mode & 0o111, f"{script} must exist and be executable"
+    else:
+        module, _, attribute = handler.rpartition(".")
+        source = REPO_ROOT / "functions" / (module.replace(".", "/") + ".py")
+        assert source.is_file(), source
+        # read, not imported: the API handler builds its app (and Mangum an event loop) at import
+        tree = ast.parse(source.read_text())
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        defined |= {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        assert attribute in defined, f"{source} defines no module-level {attribute}"
+
+
+def test_no_function_is_exposed_through_a_function_url(stage: Synthesized) -> None:
+    stage.template.resource_count_is("AWS::Lambda::Url", 0)
+    stage.template.all_resources_properties(
+        "AWS::Lambda::Permission", {"Principal": "apigateway.amazonaws.com", "FunctionUrlAuthType": Match.absent()}
+    )

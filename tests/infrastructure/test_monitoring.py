@@ -1,0 +1,55 @@
+"""Alarms, the dashboard and the outputs operators use."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway_infra.monitoring import SERVER_ERROR_RATE
+from tests.infrastructure.template import Json, Synthesized, flatten, references
+
+pytestmark = pytest.mark.infra
+
+
+def _alarm(stage: Synthesized, construct_id: str) -> Json:
+    return stage.json["Resources"][stage.logical_id("AWS::CloudWatch::Alarm", f"Monitoring{construct_id}")][
+        "Properties"
+    ]
+
+
+def test_alarms_cover_5xx_rate_dead_letters_worker_errors_and_throttles(stage: Synthesized) -> None:
+    stage.template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+
+    server_errors = _alarm(stage, "ServerErrorRate")
+    assert (server_errors["Namespace"], server_errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert server_errors["Statistic"] == "Average" and server_errors["Threshold"] == SERVER_ERROR_RATE
+
+    dead_letters = _alarm(stage, "DeadLetters")
+    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    [queue] = references(dead_letters["Dimensions"])
+    assert "RedrivePolicy" not in stage.json["Resources"][queue]["Properties"]  # the DLQ itself
+
+    worker_errors = _alarm(stage, "WorkerErrors")
+    assert worker_errors["MetricName"] == "Errors"
+    assert references(worker_errors["Dimensions"]) == {stage.functions()["worker"][0]}
+
+    throttles = _alarm(stage, "Throttles")
+    throttled = {
+        name
+        for query in throttles["Metrics"]
+        if "MetricStat" in query
+        for name in references(query["MetricStat"]["Metric"]["Dimensions"])
+    }
+    assert throttled == {logical_id for logical_id, _ in stage.functions().values()}
+
+
+def test_dashboard_and_outputs(stage: Synthesized) -> None:
+    stage.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    outputs = stage.json["Outputs"]
+    assert {"ApiUrl", "TableName", "ProviderSecretName"} <= outputs.keys()
+    # the OpenAI SDK's base_url: the stage's URL plus /v1
+    [stage_id] = stage.resources("AWS::ApiGateway::Stage")
+    assert flatten(outputs["ApiUrl"]["Value"]).endswith(f".<AWS::URLSuffix>/<{stage_id}>/v1")
+    assert references(outputs["TableName"]["Value"]) == {stage.logical_id("AWS::DynamoDB::GlobalTable", "Storage")}
+    assert references(outputs["ProviderSecretName"]["Value"]) == {
+        stage.logical_id("AWS::SecretsManager::Secret", "ProviderKeys")
+    }

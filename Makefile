@@ -31,7 +31,7 @@ test: lint $(INFRA_STAMP)
 
 ## Everything but the infrastructure and SDK suites: the quick loop while coding.
 unit: $(STAMP)
-	$(PY) -m pytest tests/unit tests/integration
+	$(PY) -m pytest tests/unit tests/integration tests/worker
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=60.0, ge=0)
     """How long a key looked up in DynamoDB is trusted before it is looked up again."""
 
+    worker_max_receives: int = Field(default=3, ge=2)
+    """Deliveries of a background job before it ends ``failed`` (the DLQ's ``maxReceiveCount``): the last
+    delivery only writes the failure, so a job that keeps killing its worker cannot stay ``in_progress``."""
+    worker_lease_seconds: float = Field(default=60.0, gt=0)
+    """A running job whose heartbeat is older than this is taken over by the next delivery of its message."""
+    worker_heartbeat_seconds: float = Field(default=2.0, gt=0)
+    """Longest gap between heartbeats (which also check for cancellation) while the upstream is silent."""
+    event_flush_seconds: float = Field(default=0.3, gt=0)
+    """How often a background run writes its buffered stream events and partial output."""
+    stream_poll_seconds: float = Field(default=0.25, gt=0)
+    """How often ``GET ?stream=true`` looks for new events of a running background response."""
+
     keepalive_seconds: float = Field(default=15.0, gt=0)
     """Idle time after which an SSE comment keeps proxies and API Gateway from closing the stream."""
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "RESPONSES_HOST"))

@@ -11,8 +11,10 @@ from gateway.api.auth import Authenticator
 from gateway.blobs.s3 import S3BlobStore
 from gateway.domain.service import ResponsesService
 from gateway.providers.registry import ProviderRegistry
+from gateway.queue.sqs import SqsJobQueue
 from gateway.settings import Settings, get_settings
 from gateway.store.dynamodb import DynamoResponseStore
+from gateway.store.events import DynamoEventLog
 from gateway.store.keys import DynamoKeyStore
 
 
@@ -34,10 +36,18 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     if settings.payload_bucket:
         blobs = S3BlobStore(settings.payload_bucket, boto3.client("s3", region_name=settings.aws_region))
     providers = providers or ProviderRegistry(settings)
+    queue = None
+    if settings.queue_url:
+        queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
     return Services(
         settings=settings,
         responses=ResponsesService(
-            DynamoResponseStore(settings.table_name, dynamodb, blobs), providers, ttl_days=settings.ttl_days
+            DynamoResponseStore(settings.table_name, dynamodb, blobs),
+            providers,
+            ttl_days=settings.ttl_days,
+            queue=queue,
+            events=DynamoEventLog(settings.table_name, dynamodb, blobs),
+            poll_seconds=settings.stream_poll_seconds,
         ),
         authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, dynamodb)),
         providers=providers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from gateway.settings import Settings, get_settings
 
 _SERVICES = ("DYNAMODB", "SQS", "S3", "SECRETS_MANAGER")
+WORKER_THREADS = 4
+"""Background jobs run in parallel locally, like concurrent worker invocations in AWS."""
 
 
 def _free_port() -> int:
@@ -28,6 +31,8 @@ def embedded_aws() -> Iterator[str]:
     """
     from moto.server import ThreadedMotoServer
 
+    # moto's HTTP server logs every AWS call; with the worker threads long-polling SQS that buries the app's log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -44,15 +49,28 @@ def embedded_aws() -> Iterator[str]:
         server.stop()
 
 
-def provision(settings: Settings) -> None:
-    """What CDK creates in AWS, created in moto."""
+JOBS_QUEUE = "responses-jobs"
+JOBS_VISIBILITY_SECONDS = 30
+"""Shorter than in AWS (6x the worker timeout) so a job left for redelivery is retried while you watch; a
+redelivery of a job still running is a no-op (its heartbeat is fresh)."""
+
+
+def provision(settings: Settings) -> str:
+    """What CDK creates in AWS, created in moto; returns the jobs queue URL."""
     import boto3
 
+    from gateway.dev.worker import provision_queue
     from gateway.store.schema import create_table
 
     create_table(boto3.client("dynamodb", region_name=settings.aws_region), settings.table_name)
     if settings.payload_bucket:
         boto3.client("s3", region_name=settings.aws_region).create_bucket(Bucket=settings.payload_bucket)
+    return provision_queue(
+        boto3.client("sqs", region_name=settings.aws_region),
+        JOBS_QUEUE,
+        max_receives=settings.worker_max_receives,
+        visibility_seconds=JOBS_VISIBILITY_SECONDS,
+    )
 
 
 def banner(settings: Settings, aws_endpoint: str) -> str:
@@ -65,6 +83,7 @@ def banner(settings: Settings, aws_endpoint: str) -> str:
         f"  provider 'openai'           {settings.openai_base_url} (OPENAI_API_KEY {openai_key})",
         "  provider 'bedrock'          bedrock/<model id>, region " + settings.aws_region,
         f"  default provider            {settings.default_provider}",
+        f"  background jobs             SQS {settings.queue_url} -> {WORKER_THREADS} local worker threads",
     ]
     if settings.providers_file:
         lines.append(f"  more providers from         {settings.providers_file}")
@@ -79,20 +98,31 @@ def banner(settings: Settings, aws_endpoint: str) -> str:
 
 
 def main() -> int:
+    import boto3
     import uvicorn
+
+    from gateway.dev.worker import worker_loop
+    from gateway.handlers.worker import handler
 
     os.environ.setdefault("RESPONSES_PAYLOAD_BUCKET", "responses-payloads")
     settings = get_settings()
     with embedded_aws() as endpoint:
-        provision(settings)
-        sys.stdout.write(banner(settings, endpoint) + "\n")
-        sys.stdout.flush()
-        uvicorn.run(
-            "gateway.api.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-        )
+        # The app and the worker read the queue URL from settings, as deployed; moto only knows it now.
+        os.environ["RESPONSES_QUEUE_URL"] = provision(settings)
+        get_settings.cache_clear()
+        settings = get_settings()
+        assert settings.queue_url is not None
+        sqs = boto3.client("sqs", region_name=settings.aws_region)
+        with worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS):
+            sys.stdout.write(banner(settings, endpoint) + "\n")
+            sys.stdout.flush()
+            # uvicorn handles Ctrl-C and returns; the worker threads then stop after their current long poll.
+            uvicorn.run(
+                "gateway.api.app:create_app",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )
     return 0

@@ -1,163 +1,63 @@
-"""Use cases: create (streamed or buffered), retrieve, delete, list input items. Ports only, no HTTP."""
+"""Use cases: create (streamed, buffered or background), retrieve, replay, cancel, delete, list input items.
+
+Ports only, no HTTP. The background worker drives the same ``Run`` (see ``resume``) as the routes do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, ParamSpec, TypeVar
-
-import anyio.to_thread
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal
 
 from gateway.domain.builder import ResponseBuilder, public_view
-from gateway.domain.context import (
-    check_tool_pairing,
-    droppable_prefix,
-    normalize_input,
-    protected_tail_start,
-    referenced_ids,
-)
+from gateway.domain.context import check_tool_pairing, normalize_input, referenced_ids
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
-from gateway.domain.status import IN_FLIGHT
+from gateway.domain.partial import close_partial, queued_shell
+from gateway.domain.replay import follow
+from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
+from gateway.domain.status import IN_FLIGHT, can_move
 from gateway.domain.validation import check_create
-from gateway.errors import ContextLengthExceededError, InvalidRequestError, NotFoundError, UpstreamError
-from gateway.providers.base import ModelRequest, Provider, ProviderStream
+from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.providers.registry import ProviderRegistry
+from gateway.queue.base import JobQueue
+from gateway.queue.messages import BackgroundJob
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.items import ContextItem
 from gateway.schemas.requests import ResponseCreateParams
-from gateway.schemas.responses import ItemList, Response
-from gateway.store.base import ResponseStore, StoredResponse, dump_items
+from gateway.schemas.responses import ItemList, Response, ResponseError, ResponseStatus
+from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse, dump_items
 
-P = ParamSpec("P")
-T = TypeVar("T")
-REVEAL_REASONING = "reasoning.encrypted_content"
-
-
-async def _io(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Blocking adapter calls (boto3) run on a worker thread so the event loop keeps streaming."""
-    return await anyio.to_thread.run_sync(lambda: call(*args, **kwargs))
-
-
-@dataclass
-class Run:
-    """One prepared model call: context resolved and checked, upstream not yet opened."""
-
-    tenant: str
-    params: ResponseCreateParams
-    provider: Provider
-    model: str
-    thread: str
-    shell: Response
-    history: list[ContextItem]
-    input_items: list[ContextItem]
-    store: ResponseStore | None
-    ttl_seconds: int
-    _stream: ProviderStream | None = field(default=None, init=False)
-    _open_error: UpstreamError | None = field(default=None, init=False)
-
-    @property
-    def reveal(self) -> bool:
-        return REVEAL_REASONING in (self.params.include or ())
-
-    async def open(self) -> None:
-        """Start the upstream call. Client errors (4xx, 429) raise here, before any event is sent."""
-        items = [*self.history, *self.input_items]
-        protect = protected_tail_start(items, len(self.input_items), chained=bool(self.history))
-        cuts = iter(droppable_prefix(items, protect) if self.params.truncation == "auto" else ())
-        start = 0
-        while True:
-            request = ModelRequest(self.model, self.params.instructions, items[start:], self.params)
-            try:
-                self._stream = await self.provider.open(request)
-                return
-            except ContextLengthExceededError:
-                cut = next(cuts, None)
-                if cut is None:
-                    raise
-                start = cut
-            except UpstreamError as exc:
-                self._open_error = exc
-                return
-
-    async def events(self) -> AsyncIterator[StreamEvent]:
-        """The full event sequence, ``response.created`` to one terminal event."""
-        builder = self._builder(emit=True)
-        for event in (*builder.start(), *builder.begin()):
-            yield event
-        async for event in self._drive(builder):
-            yield event
-
-    async def result(self) -> Response:
-        """Run to the end and return the final response; an upstream failure is a 502 (after storing it)."""
-        builder = self._builder(emit=False)
-        builder.start()
-        builder.begin()
-        async for _ in self._drive(builder):
-            pass
-        final = builder.response
-        if final.status == "failed" and final.error is not None:
-            raise UpstreamError(final.error.message)
-        return public_view(final, reveal=self.reveal)
-
-    def _builder(self, *, emit: bool) -> ResponseBuilder:
-        options = self.params.stream_options
-        obfuscate = options is None or options.include_obfuscation is not False
-        return ResponseBuilder(self.shell, self.thread, emit=emit, obfuscate=obfuscate, reveal=self.reveal)
-
-    async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
-        stream = self._stream
-        if stream is None:
-            error = self._open_error or UpstreamError("The upstream call was not started.")
-            terminal = builder.fail("server_error", error.message)
-        else:
-            try:
-                async for provider_event in stream.events:
-                    for event in builder.feed(provider_event):
-                        yield event
-            except UpstreamError as exc:
-                terminal = builder.fail("server_error", exc.message)
-            else:
-                terminal = builder.finish()
-            finally:
-                await stream.aclose()
-        # Stored before the terminal event goes out, so a client that reads it can GET the response at once.
-        await self._persist(builder.response)
-        for event in terminal:
-            yield event
-
-    async def _persist(self, final: Response) -> None:
-        if self.store is None or not self.params.store:
-            return
-        record = StoredResponse(
-            tenant=self.tenant,
-            id=final.id,
-            thread=self.thread,
-            parent=self.params.previous_response_id,
-            status=final.status,
-            response_json=final.model_dump_json(),
-            input_json=dump_items(self.input_items),
-            expires_at=final.created_at + self.ttl_seconds,
-            background=self.params.background,
-            stream=self.params.stream,
-        )
-        await _io(self.store.put, record)
+__all__ = ["ResponsesService", "Run"]
+_NOT_STREAMABLE = "This response cannot be streamed because it was not created with background=true and stream=true."
 
 
 class ResponsesService:
     """The engine's entry points, shared by the HTTP routes and the background worker."""
 
-    def __init__(self, store: ResponseStore, providers: ProviderRegistry, *, ttl_days: int) -> None:
+    def __init__(
+        self,
+        store: ResponseStore,
+        providers: ProviderRegistry,
+        *,
+        ttl_days: int,
+        queue: JobQueue | None = None,
+        events: EventLog | None = None,
+        poll_seconds: float = 0.25,
+    ) -> None:
         self._store = store
         self._providers = providers
         self._ttl_seconds = ttl_days * 86_400
+        self._queue = queue
+        self._events = events
+        self._poll_seconds = poll_seconds
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""
         check_create(params)
-        if params.background:
+        if params.background and (self._queue is None or self._events is None):
             raise InvalidRequestError(
-                "Background responses are not enabled on this deployment.",
+                "Background responses are not enabled on this deployment (no jobs queue: RESPONSES_QUEUE_URL).",
                 param="background",
                 code="unsupported_parameter",
             )
@@ -169,31 +69,105 @@ class ResponsesService:
         referenced = await self._referenced(tenant, referenced_ids(params.input), history)
         input_items = normalize_input(params.input, thread, referenced)
         check_tool_pairing(history, input_items)
+        status: ResponseStatus = "queued" if params.background else "in_progress"
         return Run(
             tenant=tenant,
             params=params,
             provider=provider,
             model=model,
             thread=thread,
-            shell=response_shell(params, new_id("resp", thread), "in_progress"),
+            shell=response_shell(params, new_id("resp", thread), status),
             history=history,
             input_items=input_items,
             store=self._store,
             ttl_seconds=self._ttl_seconds,
         )
 
+    async def submit(self, run: Run) -> Response:
+        """Store a prepared background response ``queued`` (with its input and request) and enqueue its job."""
+        assert self._queue is not None and self._events is not None  # checked by prepare
+        shell, params = run.shell, run.params
+        record = StoredResponse(
+            tenant=run.tenant,
+            id=shell.id,
+            thread=run.thread,
+            parent=params.previous_response_id,
+            status="queued",
+            response_json=shell.model_dump_json(),
+            input_json=dump_items(run.input_items),
+            expires_at=shell.created_at + self._ttl_seconds,
+            background=True,
+            stream=params.stream,
+            request_json=params.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"}),
+        )
+        await io(self._store.put, record)
+        if params.stream:
+            # Attempt 0 holds what every attempt starts with, so a replay has something to show at once.
+            opening = ResponseBuilder(shell, run.thread, reveal=run.reveal).start()
+            await io(self._events.append, run.tenant, shell.id, 0, opening, record.expires_at)
+        try:
+            await io(self._queue.enqueue, BackgroundJob(tenant=run.tenant, response_id=shell.id))
+        except Exception:
+            # Without its job the response would stay queued forever: fail it, then report the fault (500).
+            error = ResponseError(code="server_error", message="The background job could not be queued.")
+            failed = close_partial(shell, "failed", error)
+            await io(self._store.settle, _rewrite(record, failed), Guard(frozenset({"queued"})))
+            raise
+        return public_view(shell, reveal=run.reveal)
+
+    async def resume(self, record: StoredResponse, settle: Settle) -> Run:
+        """The ``Run`` of a stored background response, as ``prepare`` built it (same id, thread and input)."""
+        params = ResponseCreateParams.model_validate_json(record.request_json or "{}")
+        assert params.model is not None  # a stored request passed check_create
+        provider, model = self._providers.resolve(params.model)
+        lineage = await self._lineage(record.tenant, params.previous_response_id)
+        return Run(
+            tenant=record.tenant,
+            params=params,
+            provider=provider,
+            model=model,
+            thread=record.thread,
+            shell=queued_shell(record.response),
+            history=[item for ancestor in lineage for item in ancestor.context_items()],
+            input_items=record.input_items,
+            store=self._store,
+            ttl_seconds=self._ttl_seconds,
+            settle=settle,
+        )
+
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
         record = await self._record(tenant, response_id)
-        return public_view(record.response, reveal=REVEAL_REASONING in include)
+        return public_view(_live(record), reveal=REVEAL_REASONING in include)
+
+    async def replay(self, tenant: str, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
+        """The stored events of a background+stream response after ``starting_after``, then live ones.
+
+        Checked here, before the first event, so refusals are plain HTTP errors.
+        """
+        record = await self._record(tenant, response_id)
+        if not (record.background and record.stream) or self._events is None:
+            raise InvalidRequestError(_NOT_STREAMABLE, param="stream")
+        after = -1 if starting_after is None else starting_after
+        return follow(self._store, self._events, record, after, self._poll_seconds)
 
     async def cancel(self, tenant: str, response_id: str) -> Response:
+        """Queued or in progress -> cancelled (keeping the output so far); idempotent once cancelled."""
         record = await self._record(tenant, response_id)
         if not record.background:
             raise InvalidRequestError("Only responses created with background=true can be cancelled.")
-        raise InvalidRequestError(f"Cannot cancel a {record.status} response.")
+        while True:
+            if record.status == "cancelled":
+                return public_view(record.response, reveal=False)
+            if not can_move(record.status, "cancelled"):
+                raise InvalidRequestError(f"Cannot cancel a {record.status} response.")
+            cancelled = _rewrite(record, close_partial(_live(record), "cancelled"))
+            # Guarded on the status just read: if the worker settles first, re-read and answer for that.
+            if await io(self._store.settle, cancelled, Guard(frozenset({record.status}))):
+                return public_view(cancelled.response, reveal=False)
+            record = await self._record(tenant, response_id)
 
     async def delete(self, tenant: str, response_id: str) -> None:
-        await _io(self._store.delete, tenant, response_id)
+        await io(self._store.delete, tenant, response_id)
 
     async def input_items(
         self,
@@ -223,7 +197,7 @@ class ResponsesService:
         )
 
     async def _record(self, tenant: str, response_id: str) -> StoredResponse:
-        record = await _io(self._store.get, tenant, response_id)
+        record = await io(self._store.get, tenant, response_id)
         if record is None:
             raise NotFoundError(f"Response with id '{response_id}' not found.")
         return record
@@ -231,7 +205,7 @@ class ResponsesService:
     async def _lineage(self, tenant: str, previous_id: str | None) -> list[StoredResponse]:
         if previous_id is None:
             return []
-        lineage = await _io(self._store.chain, tenant, previous_id)
+        lineage = await io(self._store.chain, tenant, previous_id)
         if not lineage or lineage[-1].id != previous_id:
             raise InvalidRequestError(
                 f"Previous response with id '{previous_id}' not found.",
@@ -251,7 +225,7 @@ class ResponsesService:
         known = {item.id: item for item in history if item.id in ids}
         missing = [item_id for item_id in ids if item_id not in known]
         if missing:
-            known.update(await _io(self._store.find_items, tenant, missing))
+            known.update(await io(self._store.find_items, tenant, missing))
         return {key: value for key, value in known.items() if key is not None}
 
 
@@ -260,3 +234,13 @@ def _position(ids: list[str | None], item_id: str, param: str) -> int:
         return ids.index(item_id)
     except ValueError:
         raise InvalidRequestError(f"No input item with id '{item_id}' in this response.", param=param) from None
+
+
+def _live(record: StoredResponse) -> Response:
+    """The stored response with the record's status: a claim writes the status before any partial output."""
+    response = record.response
+    return response if response.status == record.status else response.model_copy(update={"status": record.status})
+
+
+def _rewrite(record: StoredResponse, response: Response) -> StoredResponse:
+    return dataclasses.replace(record, status=response.status, response_json=response.model_dump_json())

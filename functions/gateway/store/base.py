@@ -9,6 +9,7 @@ from typing import Protocol
 
 from pydantic import TypeAdapter
 
+from gateway.schemas.events import StreamEvent
 from gateway.schemas.items import ContextItem
 from gateway.schemas.responses import Response, ResponseStatus
 
@@ -33,7 +34,11 @@ class StoredResponse:
     stream: bool = False
     """Created with ``stream: true`` (a background response can then be replayed as a stream)."""
     request_json: str | None = None
-    """The validated create request, kept for background work."""
+    """The validated create request (without ``input``: that is ``input_json``), kept for background work."""
+    attempt: int = 0
+    """Background runs so far; the live one owns the record and its events are the ones replayed."""
+    heartbeat_at: float = 0.0
+    """When the live attempt last proved it was alive (unix seconds); 0 once released."""
 
     @cached_property
     def response(self) -> Response:
@@ -50,6 +55,22 @@ class StoredResponse:
 
 def dump_items(items: Sequence[ContextItem]) -> str:
     return _ITEMS.dump_json(list(items), exclude_none=False).decode()
+
+
+class StoredEvent(StreamEvent, extra="allow"):
+    """A stream event read back from the log: every field kept, so a replay is the same JSON as the original."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a status write expects to find; the write happens only if all of it holds."""
+
+    sources: frozenset[ResponseStatus]
+    """Statuses the record may be in (from ``domain.status``)."""
+    attempt: int | None = None
+    """The background attempt that must still own the record."""
+    stale_before: float | None = None
+    """The owner's heartbeat must be older than this (its worker is presumed dead)."""
 
 
 class ResponseStore(Protocol):
@@ -72,5 +93,39 @@ class ResponseStore(Protocol):
         ...
 
     def delete(self, tenant: str, response_id: str) -> None:
-        """Delete; raises ``NotFoundError`` if absent and ``InvalidRequestError`` if still in flight."""
+        """Delete (and its stream events); ``NotFoundError`` if absent, ``InvalidRequestError`` if in flight."""
+        ...
+
+    def claim(self, record: StoredResponse, guard: Guard, *, now: float, response_json: str) -> StoredResponse | None:
+        """Make ``record`` ``in_progress`` under a new attempt if ``guard`` holds; None when another writer won."""
+        ...
+
+    def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
+        """Prove ``attempt`` alive (and store its partial output); False once it no longer owns an in-progress
+        response: cancelled, or taken over."""
+        ...
+
+    def release(self, tenant: str, response_id: str, attempt: int) -> None:
+        """Give up ownership at once (heartbeat 0) so the next delivery takes the job over without waiting."""
+        ...
+
+    def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
+        """Replace the record (a new status) and append ``events`` to its attempt, atomically, if ``guard``
+        holds; False when it did not (another terminal write won)."""
+        ...
+
+
+class EventLog(Protocol):
+    """The stream events of background responses, per attempt, in sequence order."""
+
+    def append(
+        self, tenant: str, response_id: str, attempt: int, events: Sequence[StreamEvent], expires_at: int
+    ) -> None: ...
+
+    def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
+        """Events of ``attempt`` with ``sequence_number > after``, in order."""
+        ...
+
+    def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
+        """The highest stored sequence number of ``attempt``; -1 when it has none."""
         ...

@@ -13,6 +13,7 @@ from gateway.domain.status import IN_FLIGHT
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.items import ContextItem
 from gateway.store.base import StoredResponse
+from gateway.store.events import purge_events
 from gateway.store.records import (
     INLINE_LIMIT,
     Item,
@@ -25,6 +26,7 @@ from gateway.store.records import (
     thread_pk,
     to_item,
 )
+from gateway.store.transitions import ConditionalWrites
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from gateway.blobs.base import BlobStore
 
 
-class DynamoResponseStore:
+class DynamoResponseStore(ConditionalWrites):
     """Strongly consistent reads, conditional writes, TTL filtered on read (DynamoDB deletes lazily)."""
 
     def __init__(self, table: str, client: DynamoDBClient, blobs: BlobStore | None = None) -> None:
@@ -131,9 +133,13 @@ class DynamoResponseStore:
             if old is not None and old.status in IN_FLIGHT:
                 raise InvalidRequestError("Cannot delete an in-flight response.") from exc
             raise _not_found(response_id) from exc
-        blob = reply.get("Attributes", {}).get("blob")
-        if blob is not None and self._blobs is not None:
-            self._blobs.delete(blob["S"])
+        gone = reply.get("Attributes", {})
+        blobs = [gone["blob"]["S"]] if "blob" in gone else []
+        if gone.get("background", {}).get("BOOL", False) and gone.get("stream", {}).get("BOOL", False):
+            blobs += purge_events(self._client, self._table, tenant, response_id)
+        if self._blobs is not None:
+            for key in blobs:
+                self._blobs.delete(key)
 
     def _thread(self, tenant: str, thread: str) -> list[StoredResponse]:
         """Every live response of a thread: one Query, paginated only past 1 MB."""

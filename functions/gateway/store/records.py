@@ -5,6 +5,11 @@ conversation:
 
     pk = "t#<tenant>#th#<thread>"     sk = "r#<response id>"
 
+The stream events of a background response have their own partition, one sort key per attempt and sequence
+number (see ``store/events.py``):
+
+    pk = "t#<tenant>#ev#<response id>"   sk = "<attempt:04d>#<sequence:08d>"
+
 API keys are looked up by hash before the tenant is known: ``pk = "key#<sha256>"``, ``sk = "key"``.
 
 A record whose payload (response, input, request) would not fit a 400 KB item keeps it in S3 instead, under
@@ -32,6 +37,14 @@ def response_sk(response_id: str) -> str:
     return f"r#{response_id}"
 
 
+def events_pk(tenant: str, response_id: str) -> str:
+    return f"t#{tenant}#ev#{response_id}"
+
+
+def response_key(tenant: str, thread: str, response_id: str) -> Item:
+    return {"pk": {"S": thread_pk(tenant, thread)}, "sk": {"S": response_sk(response_id)}}
+
+
 def to_item(record: StoredResponse) -> Item:
     item: Item = {
         "pk": {"S": thread_pk(record.tenant, record.thread)},
@@ -43,6 +56,9 @@ def to_item(record: StoredResponse) -> Item:
         "background": {"BOOL": record.background},
         "stream": {"BOOL": record.stream},
     }
+    if record.background:
+        item["attempt"] = {"N": str(record.attempt)}
+        item["heartbeat_at"] = {"N": repr(record.heartbeat_at)}
     if record.parent:
         item["parent"] = {"S": record.parent}
     if record.request_json is not None:
@@ -54,8 +70,10 @@ def payload_size(item: Item) -> int:
     return sum(len(item[name]["S"].encode()) for name in PAYLOAD if name in item)
 
 
-def blob_key(record: StoredResponse) -> str:
-    return f"responses/{record.tenant}/{record.thread}/{record.id}.json"
+def blob_key(record: StoredResponse, version: str = "") -> str:
+    """Where the payload goes; a rewrite of a background record uses its own ``version`` (e.g. ``.a2``) so a
+    write that loses its condition never overwrites the blob the winning record points at."""
+    return f"responses/{record.tenant}/{record.thread}/{record.id}{version}.json"
 
 
 def split_payload(item: Item) -> tuple[Item, bytes]:
@@ -65,8 +83,10 @@ def split_payload(item: Item) -> tuple[Item, bytes]:
 
 
 def join_payload(item: Item, blob: bytes) -> Item:
+    """The item with its payload back. An inline attribute wins over the blob's copy: a running background
+    response writes its partial output inline while its (large) input stays in S3."""
     payload: dict[str, str] = json.loads(blob)
-    return {**item, **{name: {"S": value} for name, value in payload.items()}}
+    return {**{name: {"S": value} for name, value in payload.items()}, **item}
 
 
 def from_item(item: Item, tenant: str) -> StoredResponse:
@@ -83,4 +103,6 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         background=item.get("background", {}).get("BOOL", False),
         stream=item.get("stream", {}).get("BOOL", False),
         request_json=item["request"]["S"] if "request" in item else None,
+        attempt=int(item["attempt"]["N"]) if "attempt" in item else 0,
+        heartbeat_at=float(item["heartbeat_at"]["N"]) if "heartbeat_at" in item else 0.0,
     )

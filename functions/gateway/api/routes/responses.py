@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Literal, cast
 
 from fastapi import APIRouter, Request
@@ -10,10 +11,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from gateway.api import query
-from gateway.api.deps import ServicesDep, TenantDep
+from gateway.api.deps import Services, ServicesDep, TenantDep
 from gateway.api.sse import sse
 from gateway.api.validation import from_validation_error
-from gateway.errors import InvalidRequestError
+from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import DeletedResponse
 
@@ -33,15 +34,24 @@ def parse_create(body: bytes) -> ResponseCreateParams:
 async def create_response(request: Request, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
     params = parse_create(await request.body())
     run = await services.responses.prepare(tenant, params)
+    if params.background:
+        queued = await services.responses.submit(run)
+        if params.stream:
+            # The live stream is a replay from 0 that follows the worker: the same events a later GET gets,
+            # and closing it does not stop the work.
+            return _sse(await services.responses.replay(tenant, queued.id, None), services)
+        return HttpResponse(queued.model_dump_json(), media_type=JSON)
     await run.open()
     if params.stream:
-        return StreamingResponse(
-            sse(run.events(), services.settings.keepalive_seconds),
-            media_type="text/event-stream",
-            headers=_SSE_HEADERS,
-        )
+        return _sse(run.events(), services)
     response = await run.result()
     return HttpResponse(response.model_dump_json(), media_type=JSON)
+
+
+def _sse(events: AsyncIterator[StreamEvent], services: Services) -> StreamingResponse:
+    return StreamingResponse(
+        sse(events, services.settings.keepalive_seconds), media_type="text/event-stream", headers=_SSE_HEADERS
+    )
 
 
 @router.get("/{response_id}")
@@ -50,12 +60,8 @@ async def retrieve_response(
 ) -> HttpResponse:
     params = request.query_params
     if query.boolean(params, "stream"):
-        # Replay is for background responses created with stream=true; none exist without a jobs queue.
-        await services.responses.retrieve(tenant, response_id)
-        raise InvalidRequestError(
-            "This response cannot be streamed because it was not created with background=true and stream=true.",
-            param="stream",
-        )
+        after = query.integer(params, "starting_after", default=None, low=-1, high=None)
+        return _sse(await services.responses.replay(tenant, response_id, after), services)
     response = await services.responses.retrieve(tenant, response_id, query.array(params, "include"))
     return HttpResponse(response.model_dump_json(), media_type=JSON)
 

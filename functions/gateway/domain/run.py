@@ -1,0 +1,155 @@
+"""``Run``: one model call through the engine, from ``response.created`` to one terminal event.
+
+The HTTP routes drive it for synchronous requests and the background worker drives it for queued ones; the
+only difference is how the final state is stored (``settle``): a new record for a synchronous response, a
+conditional terminal write (with the terminal event) for a background one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
+
+import anyio.to_thread
+
+from gateway.domain.builder import ResponseBuilder, public_view
+from gateway.domain.context import droppable_prefix, protected_tail_start
+from gateway.errors import ContextLengthExceededError, GatewayError, UpstreamError
+from gateway.providers.base import ModelRequest, Provider, ProviderStream
+from gateway.schemas.events import StreamEvent
+from gateway.schemas.items import ContextItem
+from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.responses import Response
+from gateway.store.base import ResponseStore, StoredResponse, dump_items
+
+P = ParamSpec("P")
+T = TypeVar("T")
+REVEAL_REASONING = "reasoning.encrypted_content"
+
+Settle = Callable[[Response, Sequence[StreamEvent]], Awaitable[None]]
+"""Store the final response; receives the terminal events too (not yet sent) so they can be written with it."""
+
+
+async def io(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Blocking adapter calls (boto3) run on a worker thread so the event loop keeps streaming."""
+    return await anyio.to_thread.run_sync(lambda: call(*args, **kwargs))
+
+
+@dataclass
+class Run:
+    """One prepared model call: context resolved and checked, upstream not yet opened."""
+
+    tenant: str
+    params: ResponseCreateParams
+    provider: Provider
+    model: str
+    thread: str
+    shell: Response
+    history: list[ContextItem]
+    input_items: list[ContextItem]
+    store: ResponseStore | None
+    ttl_seconds: int
+    settle: Settle | None = None
+    """How the final state is stored; None stores it as a new record (synchronous requests)."""
+    _stream: ProviderStream | None = field(default=None, init=False)
+    _open_error: GatewayError | None = field(default=None, init=False)
+
+    @property
+    def reveal(self) -> bool:
+        return REVEAL_REASONING in (self.params.include or ())
+
+    async def open(self) -> None:
+        """Start the upstream call. Client errors (4xx, 429) raise here, before any event is sent."""
+        items = [*self.history, *self.input_items]
+        protect = protected_tail_start(items, len(self.input_items), chained=bool(self.history))
+        cuts = iter(droppable_prefix(items, protect) if self.params.truncation == "auto" else ())
+        start = 0
+        while True:
+            request = ModelRequest(self.model, self.params.instructions, items[start:], self.params)
+            try:
+                self._stream = await self.provider.open(request)
+                return
+            except ContextLengthExceededError:
+                cut = next(cuts, None)
+                if cut is None:
+                    raise
+                start = cut
+            except UpstreamError as exc:
+                self._open_error = exc
+                return
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """The full event sequence, ``response.created`` to one terminal event.
+
+        If ``open`` was not called first (background work: nobody is waiting for an HTTP status), the upstream
+        is opened after ``response.in_progress`` and a refusal becomes ``response.failed``.
+        """
+        builder = self._builder(emit=True)
+        for event in (*builder.start(), *builder.begin()):
+            yield event
+        if self._stream is None and self._open_error is None:
+            try:
+                await self.open()
+            except GatewayError as exc:
+                self._open_error = exc
+        async for event in self._drive(builder):
+            yield event
+
+    async def result(self) -> Response:
+        """Run to the end and return the final response; an upstream failure is a 502 (after storing it)."""
+        builder = self._builder(emit=False)
+        builder.start()
+        builder.begin()
+        async for _ in self._drive(builder):
+            pass
+        final = builder.response
+        if final.status == "failed" and final.error is not None:
+            raise UpstreamError(final.error.message)
+        return public_view(final, reveal=self.reveal)
+
+    def _builder(self, *, emit: bool) -> ResponseBuilder:
+        options = self.params.stream_options
+        obfuscate = options is None or options.include_obfuscation is not False
+        return ResponseBuilder(self.shell, self.thread, emit=emit, obfuscate=obfuscate, reveal=self.reveal)
+
+    async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
+        stream = self._stream
+        if stream is None:
+            error = self._open_error or UpstreamError("The upstream call was not started.")
+            terminal = builder.fail(error.code or "server_error", error.message)
+        else:
+            try:
+                async for provider_event in stream.events:
+                    for event in builder.feed(provider_event):
+                        yield event
+            except UpstreamError as exc:
+                terminal = builder.fail("server_error", exc.message)
+            else:
+                terminal = builder.finish()
+            finally:
+                await stream.aclose()
+        # Stored before the terminal event goes out, so a client that reads it can GET the response at once.
+        if self.settle is not None:
+            await self.settle(builder.response, terminal)
+        else:
+            await self._persist(builder.response)
+        for event in terminal:
+            yield event
+
+    async def _persist(self, final: Response) -> None:
+        if self.store is None or not self.params.store:
+            return
+        record = StoredResponse(
+            tenant=self.tenant,
+            id=final.id,
+            thread=self.thread,
+            parent=self.params.previous_response_id,
+            status=final.status,
+            response_json=final.model_dump_json(),
+            input_json=dump_items(self.input_items),
+            expires_at=final.created_at + self.ttl_seconds,
+            background=self.params.background,
+            stream=self.params.stream,
+        )
+        await io(self.store.put, record)

@@ -1,0 +1,92 @@
+"""Background responses on Lambda: the SQS event source (batch size 1, ``ReportBatchItemFailures``) calls
+``handler``; the reply lists the records to redeliver.
+
+The worker keeps one event loop per thread for the life of the process rather than ``asyncio.run`` per
+invocation: the provider registry's pooled ``httpx.AsyncClient`` belongs to the loop it first ran on, and keeping
+both means warm invocations reuse upstream connections and the provider secret, as the API function's uvicorn
+loop does. (Lambda runs one thread; the local worker loop runs a few, each with its own loop and worker.)
+Nothing is built at import: the first invocation builds the clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.domain.background import BackgroundWorker, WorkerConfig
+from gateway.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from gateway.providers.registry import ProviderRegistry
+
+
+@dataclass
+class WorkerRuntime:
+    """A worker and the event loop it runs on."""
+
+    worker: BackgroundWorker
+    loop: asyncio.AbstractEventLoop
+
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.loop.run_until_complete(self.worker.handle_batch(event))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.worker.aclose())
+        self.loop.close()
+
+
+def build_worker(
+    settings: Settings, *, providers: ProviderRegistry | None = None, clock: Callable[[], float] = time.time
+) -> BackgroundWorker:
+    """Real adapters from settings (boto3 imported here, not at module import, to keep cold start lean)."""
+    import boto3
+
+    from gateway.blobs.s3 import S3BlobStore
+    from gateway.providers.registry import ProviderRegistry
+    from gateway.store.dynamodb import DynamoResponseStore
+    from gateway.store.events import DynamoEventLog
+
+    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
+    blobs = None
+    if settings.payload_bucket:
+        blobs = S3BlobStore(settings.payload_bucket, boto3.client("s3", region_name=settings.aws_region))
+    return BackgroundWorker(
+        DynamoResponseStore(settings.table_name, dynamodb, blobs),
+        DynamoEventLog(settings.table_name, dynamodb, blobs),
+        providers or ProviderRegistry(settings),
+        WorkerConfig(
+            max_receives=settings.worker_max_receives,
+            lease_seconds=settings.worker_lease_seconds,
+            heartbeat_seconds=settings.worker_heartbeat_seconds,
+            flush_seconds=settings.event_flush_seconds,
+            ttl_days=settings.ttl_days,
+        ),
+        clock=clock,
+    )
+
+
+_local = threading.local()
+
+
+def runtime() -> WorkerRuntime:
+    """This thread's worker, built on first use."""
+    current: WorkerRuntime | None = getattr(_local, "runtime", None)
+    if current is None:
+        current = _local.runtime = WorkerRuntime(build_worker(get_settings()), asyncio.new_event_loop())
+    return current
+
+
+def reset() -> None:
+    """Forget this thread's worker (tests: the next invocation is a cold start with fresh settings)."""
+    current: WorkerRuntime | None = getattr(_local, "runtime", None)
+    if current is not None:
+        current.close()
+    _local.runtime = None
+
+
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return runtime().handle(event)

@@ -2,15 +2,18 @@
 
 pip resolves manylinux aarch64 wheels for the runtime's Python version (``--only-binary`` so nothing compiles
 for the wrong machine), pinned to the versions installed in this virtualenv, so what ships is what the tests
-ran. The ``gateway`` package is copied beside them, and everything is zipped deterministically: same inputs, same
-bytes, same asset hash, so an unchanged bundle is never redeployed.
+ran. The ``gateway`` package is copied beside them, everything is compiled to bytecode by this interpreter (which
+must be the runtime's version) with hash-based, unchecked ``.pyc`` files, and zipped deterministically: same
+inputs, same bytes, same asset hash, so an unchanged bundle is never redeployed.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib.metadata
 import os
+import py_compile
 import re
 import shutil
 import subprocess
@@ -32,8 +35,9 @@ EXECUTABLES = frozenset({"gateway/handlers/run.sh"})
 BUDGET_BYTES = 15 * 1024 * 1024
 """The zipped size this project allows itself (Lambda's own limit for a direct upload is 50 MB)."""
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_SKIPPED = re.compile(r"^bin/|(^|/)__pycache__/|\.pyc$")
-"""Console scripts (their shebangs name this machine's interpreter) and bytecode for the wrong Python."""
+_TAG = f"cpython-{PYTHON_VERSION.replace('.', '')}"
+_SKIPPED = re.compile(rf"^bin/|\.pyc$(?<!\.{_TAG}\.pyc)")
+"""Console scripts (their shebangs name this machine's interpreter) and bytecode for any other Python."""
 
 
 def _name(requirement: str) -> str:
@@ -78,6 +82,18 @@ def _copy_package(source: Path, target: Path) -> None:
     shutil.copytree(source, target / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+def _compile(root: Path) -> None:
+    """Bytecode the runtime uses as is: unchecked hashes, because zip timestamps are fixed and Lambda's task root
+    is read-only (a stale-looking ``.pyc`` would be recompiled in memory on every cold start)."""
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running != PYTHON_VERSION:
+        raise SystemExit(f"build with Python {PYTHON_VERSION} (this is {running}): the bundle ships its bytecode")
+    if not compileall.compile_dir(
+        root, quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, workers=0
+    ):
+        raise SystemExit("bytecode compilation failed")
+
+
 def _files(root: Path) -> Iterable[tuple[Path, str]]:
     """Every file to ship with its archive name, sorted so the zip's order never depends on the filesystem."""
     for path in sorted(root.rglob("*")):
@@ -110,6 +126,7 @@ def build(out_dir: Path) -> Path:
     missing = sorted(name for name in EXECUTABLES if not (staging / name).is_file())
     if missing:
         raise SystemExit(f"{missing} missing from functions/: the api-stream function cannot start without it")
+    _compile(staging)
     size = write_zip(staging, archive)
     unpacked = sum(path.stat().st_size for path, _ in _files(staging))
     sys.stdout.write(f"{archive}: {size / 2**20:.1f} MB zipped, {unpacked / 2**20:.1f} MB unpacked\n")

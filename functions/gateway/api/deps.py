@@ -54,7 +54,8 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a sync dependency on the thread pool, a hop per request."""
     services: Services | None = request.app.state.services
     if services is None:
         services = request.app.state.services = build_services()

@@ -37,7 +37,10 @@ async def sse(events: AsyncIterator[StreamEvent], keepalive_seconds: float) -> A
             yield encode(event)
     finally:
         if pending is not None:
+            # The generator is still running that read: let the cancellation land before closing it, or
+            # aclose() fails with "asynchronous generator is already running".
             pending.cancel()
+            await asyncio.wait({pending})
         closer = getattr(iterator, "aclose", None)
         if closer is not None:
             await closer()

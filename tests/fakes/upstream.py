@@ -146,7 +146,7 @@ class FakeUpstream:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Serve on a free loopback port; yields the base URL (``http://127.0.0.1:N/v1``)."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -155,6 +155,12 @@ class FakeUpstream:
         finally:
             server.shutdown()
             server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 resets connections when a gateway under load opens dozens at once.
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def echo(body: Json) -> Reply:

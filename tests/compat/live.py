@@ -124,8 +124,9 @@ def uvicorn_server(app: FastAPI) -> Iterator[int]:
 
 
 @contextmanager
-def scrubbed_env(endpoint: str) -> Iterator[None]:
-    """Only fake AWS credentials and the moto endpoint while boto3 clients are built (they keep both)."""
+def scrubbed_env(endpoint: str, services: tuple[str, ...] = ("DYNAMODB",)) -> Iterator[None]:
+    """Only fake AWS credentials and moto's endpoint for ``services`` while boto3 clients are built (they keep
+    both)."""
     with pytest.MonkeyPatch.context() as env:
         for name in list(os.environ):
             if name.startswith(("RESPONSES_", "AWS_", "OPENAI_")):
@@ -133,5 +134,6 @@ def scrubbed_env(endpoint: str) -> Iterator[None]:
         env.setenv("AWS_ACCESS_KEY_ID", "testing")
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         env.setenv("AWS_DEFAULT_REGION", REGION)
-        env.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        for service in services:
+            env.setenv(f"AWS_ENDPOINT_URL_{service}", endpoint)
         yield

@@ -7,11 +7,10 @@ The shared ``live_server`` fixture has no jobs queue, so this module starts its 
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -25,28 +24,22 @@ from gateway.dev.worker import provision_queue, worker_loop
 from gateway.handlers.worker import WorkerRuntime, build_worker
 from gateway.settings import Settings
 from gateway.store.schema import create_table
-from tests.compat.live import MODEL, REGION, UPSTREAM_KEY, LiveServer, Switchboard, moto_server, uvicorn_server
+from tests.compat.live import (
+    MODEL,
+    REGION,
+    UPSTREAM_KEY,
+    LiveServer,
+    Switchboard,
+    moto_server,
+    scrubbed_env,
+    uvicorn_server,
+)
 from tests.fakes.upstream import FakeUpstream, text_reply
 
 pytestmark = pytest.mark.compat
 TABLE = "responses-background-compat"
 CONSUMERS = 2
 TIMEOUT = 10.0
-
-
-@contextmanager
-def _aws_env(endpoint: str) -> Iterator[None]:
-    """Fake credentials and the moto endpoints while clients are built (they keep both)."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("RESPONSES_", "AWS_", "OPENAI_")):
-                env.delenv(name)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        env.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-        env.setenv("AWS_ENDPOINT_URL_SQS", endpoint)
-        yield
 
 
 def _pooled_handler(runtimes: list[WorkerRuntime]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -71,7 +64,7 @@ def stack() -> Iterator[LiveServer]:
     with ExitStack() as stack:
         upstream_url = stack.enter_context(switchboard.serve())
         endpoint = stack.enter_context(moto_server())
-        with _aws_env(endpoint):
+        with scrubbed_env(endpoint, ("DYNAMODB", "SQS")):
             sqs = boto3.client("sqs", region_name=REGION)
             create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
             queue_url = provision_queue(sqs, "jobs", max_receives=3, visibility_seconds=30)

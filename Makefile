@@ -13,10 +13,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -rf functions/*.egg-info  # build leftovers, not part of the Lambda package
 	touch $@
 
 $(INFRA_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,infra,bench]'
+	rm -rf functions/*.egg-info
 	touch $@
 
 install: $(INFRA_STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 from fastapi.testclient import TestClient
 
@@ -65,3 +67,13 @@ def test_open_mode_serves_one_tenant(client: TestClient) -> None:
 def test_every_reply_has_a_request_id(client: TestClient) -> None:
     for reply in (client.get("/health"), client.get("/v1/responses/nope"), client.post("/v1/responses", json={})):
         assert reply.headers["x-request-id"].startswith("req_")
+
+
+def test_log_level_setting_applies_to_the_gateway_loggers(make_client: AppFactory) -> None:
+    try:
+        make_client(log_level="DEBUG")
+        assert logging.getLogger("gateway.worker").getEffectiveLevel() == logging.DEBUG
+        make_client(log_level="WARNING")
+        assert logging.getLogger("gateway").level == logging.WARNING
+    finally:
+        logging.getLogger("gateway").setLevel(logging.NOTSET)

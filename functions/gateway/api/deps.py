@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from gateway.api.auth import Authenticator
 from gateway.blobs.s3 import S3BlobStore
 from gateway.domain.service import ResponsesService
+from gateway.logs import apply_log_level
 from gateway.providers.registry import ProviderRegistry
 from gateway.queue.sqs import SqsJobQueue
 from gateway.settings import Settings, get_settings
@@ -31,6 +32,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     import boto3
 
     settings = settings or get_settings()
+    apply_log_level(settings)
     dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
     blobs = None
     if settings.payload_bucket:

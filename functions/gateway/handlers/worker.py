@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.domain.background import BackgroundWorker, WorkerConfig
+from gateway.logs import apply_log_level
 from gateway.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def build_worker(
     from gateway.store.dynamodb import DynamoResponseStore
     from gateway.store.events import DynamoEventLog
 
+    apply_log_level(settings)
     dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
     blobs = None
     if settings.payload_bucket:

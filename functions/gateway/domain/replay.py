@@ -27,33 +27,10 @@ _IDLE_BACKOFF = 1.5
 _IDLE_CEILING = 4
 
 
-def follow(
+async def follow(
     store: ResponseStore, log: EventLog, record: StoredResponse, after: int, poll_seconds: float
 ) -> AsyncIterator[StreamEvent]:
     """Events with ``sequence_number > after``, live until the terminal event (or cancellation)."""
-    return _Detached(_follow(store, log, record, after, poll_seconds))
-
-
-class _Detached:
-    """A plain iterator over the follow generator, without ``aclose``.
-
-    The generator holds nothing to release, and a consumer that gives up mid-read (a client hanging up) would
-    otherwise call ``aclose`` on it while its cancelled read is still unwinding, which raises.
-    """
-
-    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
-        self._events = events
-
-    def __aiter__(self) -> _Detached:
-        return self
-
-    async def __anext__(self) -> StreamEvent:
-        return await anext(self._events)
-
-
-async def _follow(
-    store: ResponseStore, log: EventLog, record: StoredResponse, after: int, poll_seconds: float
-) -> AsyncIterator[StreamEvent]:
     tenant, response_id, attempt = record.tenant, record.id, record.attempt
     last = after
     wait = poll_seconds

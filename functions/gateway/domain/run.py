@@ -48,7 +48,7 @@ class Run:
     shell: Response
     history: list[ContextItem]
     input_items: list[ContextItem]
-    store: ResponseStore | None
+    store: ResponseStore
     ttl_seconds: int
     settle: Settle | None = None
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
@@ -138,7 +138,7 @@ class Run:
             yield event
 
     async def _persist(self, final: Response) -> None:
-        if self.store is None or not self.params.store:
+        if not self.params.store:
             return
         record = StoredResponse(
             tenant=self.tenant,

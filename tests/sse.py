@@ -31,3 +31,34 @@ def stream(client: TestClient, body: dict[str, Any]) -> list[dict[str, Any]]:
     for name, data in parsed:
         assert name == data["type"]
     return [data for _, data in parsed]
+
+
+TEXT_EVENTS = [
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.output_text.delta",
+    "response.output_text.delta",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "response.completed",
+]
+"""The documented event order of a text answer streamed in three pieces."""
+
+
+def by_type(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        grouped.setdefault(event["type"], []).append(event)
+    return grouped
+
+
+def comparable(response: dict[str, Any]) -> dict[str, Any]:
+    """A response without what differs between two runs of the same request (ids and clocks)."""
+    volatile = {"id", "created_at", "completed_at"}
+    body = {key: value for key, value in response.items() if key not in volatile}
+    body["output"] = [{k: v for k, v in item.items() if k != "id"} for item in body["output"]]
+    return body

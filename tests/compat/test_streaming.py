@@ -10,22 +10,9 @@ from openai import OpenAI
 
 from tests.compat.live import MODEL
 from tests.fakes.upstream import FakeUpstream, Reply, error_reply, text_reply
+from tests.sse import TEXT_EVENTS
 
 pytestmark = pytest.mark.compat
-
-TEXT_EVENTS = [
-    "response.created",
-    "response.in_progress",
-    "response.output_item.added",
-    "response.content_part.added",
-    "response.output_text.delta",
-    "response.output_text.delta",
-    "response.output_text.delta",
-    "response.output_text.done",
-    "response.content_part.done",
-    "response.output_item.done",
-    "response.completed",
-]
 
 
 def _assert_numbered(events: Sequence[Any]) -> None:

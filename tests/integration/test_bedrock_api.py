@@ -27,6 +27,7 @@ from tests.fakes.bedrock import (
     text_reply,
     tool_use,
 )
+from tests.sse import TEXT_EVENTS, by_type, comparable
 from tests.sse import stream as sse_stream
 
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -61,20 +62,6 @@ def create(api: TestClient, **body: Any) -> dict[str, Any]:
     assert reply.status_code == 200, reply.text
     result: dict[str, Any] = reply.json()
     return result
-
-
-def by_type(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        grouped.setdefault(event["type"], []).append(event)
-    return grouped
-
-
-def comparable(response: dict[str, Any]) -> dict[str, Any]:
-    volatile = {"id", "created_at", "completed_at"}
-    body = {key: value for key, value in response.items() if key not in volatile}
-    body["output"] = [{k: v for k, v in item.items() if k != "id"} for item in body["output"]]
-    return body
 
 
 # create and stream -----------------------------------------------------------------------------------------
@@ -116,17 +103,7 @@ def test_streamed_event_sequence(api: TestClient, bedrock: FakeBedrock) -> None:
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
     assert events[0]["type"] == "response.created" and events[1]["type"] == "response.in_progress"
     assert events[0]["response"]["output"] == [] and events[0]["response"]["usage"] is None
-    assert [event["type"] for event in events[2:]] == [
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-        "response.completed",
-    ]
+    assert [event["type"] for event in events] == TEXT_EVENTS
     grouped = by_type(events)
     joined = "".join(delta["delta"] for delta in grouped["response.output_text.delta"])
     final = events[-1]["response"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
 
 from tests.fakes.upstream import FakeUpstream, text_reply
-from tests.sse import stream
+from tests.sse import TEXT_EVENTS, by_type, comparable, stream
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
@@ -24,54 +22,45 @@ def test_sequence_and_lifecycle(client: TestClient, upstream: FakeUpstream) -> N
     assert created["response"]["output"] == [] and created["response"]["usage"] is None
     terminal = [event for event in events if event["type"] in TERMINAL]
     assert terminal == [events[-1]] and events[-1]["type"] == "response.completed"
-    assert [event["type"] for event in events[2:-1]] == [
-        "response.output_item.added",
-        "response.content_part.added",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.delta",
-        "response.output_text.done",
-        "response.content_part.done",
-        "response.output_item.done",
-    ]
+    assert [event["type"] for event in events] == TEXT_EVENTS
 
 
 def test_text_adds_up_everywhere(client: TestClient, upstream: FakeUpstream) -> None:
     upstream.will(text_reply("Hel", "lo", " world"))
     events = stream(client, {"model": "m", "input": "hi"})
 
-    by_type = _by_type(events)
-    added = by_type["response.output_item.added"][0]
-    assert by_type["response.content_part.added"][0]["part"] == {
+    grouped = by_type(events)
+    added = grouped["response.output_item.added"][0]
+    assert grouped["response.content_part.added"][0]["part"] == {
         "type": "output_text",
         "text": "",
         "annotations": [],
         "logprobs": [],
     }
-    deltas = by_type["response.output_text.delta"]
+    deltas = grouped["response.output_text.delta"]
     assert {delta["item_id"] for delta in deltas} == {added["item"]["id"]}
     assert {(delta["output_index"], delta["content_index"]) for delta in deltas} == {(0, 0)}
     joined = "".join(delta["delta"] for delta in deltas)
     final = events[-1]["response"]
     assert (
         joined
-        == by_type["response.output_text.done"][0]["text"]
-        == by_type["response.content_part.done"][0]["part"]["text"]
+        == grouped["response.output_text.done"][0]["text"]
+        == grouped["response.content_part.done"][0]["part"]["text"]
         == final["output"][0]["content"][0]["text"]
         == "Hello world"
     )
-    assert final["output"] == [event["item"] for event in by_type["response.output_item.done"]]
+    assert final["output"] == [event["item"] for event in grouped["response.output_item.done"]]
     assert final["usage"]["total_tokens"] == 18
 
 
 def test_obfuscation_padding_and_opt_out(client: TestClient, upstream: FakeUpstream) -> None:
     upstream.will(text_reply("abc"))
-    [delta] = _by_type(stream(client, {"model": "m", "input": "hi"}))["response.output_text.delta"]
+    [delta] = by_type(stream(client, {"model": "m", "input": "hi"}))["response.output_text.delta"]
     assert (len(delta["delta"]) + len(delta["obfuscation"])) % 16 == 0
 
     upstream.will(text_reply("abc"))
     body = {"model": "m", "input": "hi", "stream_options": {"include_obfuscation": False}}
-    [delta] = _by_type(stream(client, body))["response.output_text.delta"]
+    [delta] = by_type(stream(client, body))["response.output_text.delta"]
     assert "obfuscation" not in delta
 
 
@@ -79,11 +68,11 @@ def test_reasoning_then_text(client: TestClient, upstream: FakeUpstream) -> None
     upstream.will(text_reply("42", reasoning=("Let me ", "think.")))
     events = stream(client, {"model": "m", "input": "hi"})
 
-    items = [event["item"] for event in _by_type(events)["response.output_item.done"]]
+    items = [event["item"] for event in by_type(events)["response.output_item.done"]]
     assert [item["type"] for item in items] == ["reasoning", "message"]
     assert items[0]["summary"] == [{"type": "summary_text", "text": "Let me think."}]
-    assert [event["output_index"] for event in _by_type(events)["response.output_item.added"]] == [0, 1]
-    summary = "".join(e["delta"] for e in _by_type(events)["response.reasoning_summary_text.delta"])
+    assert [event["output_index"] for event in by_type(events)["response.output_item.added"]] == [0, 1]
+    summary = "".join(e["delta"] for e in by_type(events)["response.reasoning_summary_text.delta"])
     assert summary == "Let me think."
 
 
@@ -118,18 +107,4 @@ def test_streamed_and_buffered_agree(client: TestClient, upstream: FakeUpstream)
     upstream.will(text_reply("same", " text"), text_reply("same", " text"))
     streamed = stream(client, {"model": "m", "input": "hi"})[-1]["response"]
     buffered = client.post("/v1/responses", json={"model": "m", "input": "hi"}).json()
-    assert _comparable(streamed) == _comparable(buffered)
-
-
-def _comparable(response: dict[str, Any]) -> dict[str, Any]:
-    volatile = {"id", "created_at", "completed_at"}
-    body = {key: value for key, value in response.items() if key not in volatile}
-    body["output"] = [{k: v for k, v in item.items() if k != "id"} for item in body["output"]]
-    return body
-
-
-def _by_type(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        grouped.setdefault(event["type"], []).append(event)
-    return grouped
+    assert comparable(streamed) == comparable(buffered)

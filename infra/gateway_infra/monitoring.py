@@ -61,33 +61,16 @@ class Monitoring(Construct):
                 datapoints_to_alarm=2,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            dead_letters.create_alarm(
+            _on_any(
                 self,
+                dead_letters,
                 "DeadLetters",
-                alarm_description="Background jobs exhausted their retries and sit in the dead-letter queue",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                "Background jobs exhausted their retries and sit in the dead-letter queue",
             ),
-            worker_errors.create_alarm(
-                self,
-                "WorkerErrors",
-                alarm_description="The background worker raised instead of reporting a failed job",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            _on_any(
+                self, worker_errors, "WorkerErrors", "The background worker raised instead of reporting a failed job"
             ),
-            throttles.create_alarm(
-                self,
-                "Throttles",
-                alarm_description="Lambda refused invocations for lack of concurrency",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            _on_any(self, throttles, "Throttles", "Lambda refused invocations for lack of concurrency"),
         ]
 
         # Dashboard names are unique per account across regions, hence the region in the name.
@@ -138,3 +121,18 @@ class Monitoring(Construct):
             )
         )
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
+
+
+def _on_any(
+    scope: Construct, metric: cloudwatch.Metric | cloudwatch.MathExpression, construct_id: str, description: str
+) -> cloudwatch.Alarm:
+    """An alarm on the first occurrence in a period: each of these counts something that should never happen."""
+    return metric.create_alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

@@ -8,14 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from gateway.api.auth import Authenticator
-from gateway.blobs.s3 import S3BlobStore
 from gateway.domain.service import ResponsesService
 from gateway.logs import apply_log_level
 from gateway.providers.registry import ProviderRegistry
 from gateway.queue.sqs import SqsJobQueue
 from gateway.settings import Settings, get_settings
-from gateway.store.dynamodb import DynamoResponseStore
-from gateway.store.events import DynamoEventLog
+from gateway.store.factory import build_storage
 from gateway.store.keys import DynamoKeyStore
 
 
@@ -33,10 +31,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
 
     settings = settings or get_settings()
     apply_log_level(settings)
-    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
-    blobs = None
-    if settings.payload_bucket:
-        blobs = S3BlobStore(settings.payload_bucket, boto3.client("s3", region_name=settings.aws_region))
+    storage = build_storage(settings)
     providers = providers or ProviderRegistry(settings)
     queue = None
     if settings.queue_url:
@@ -44,14 +39,14 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     return Services(
         settings=settings,
         responses=ResponsesService(
-            DynamoResponseStore(settings.table_name, dynamodb, blobs),
+            storage.responses,
             providers,
             ttl_days=settings.ttl_days,
             queue=queue,
-            events=DynamoEventLog(settings.table_name, dynamodb, blobs),
+            events=storage.events,
             poll_seconds=settings.stream_poll_seconds,
         ),
-        authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, dynamodb)),
+        authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, storage.dynamodb)),
         providers=providers,
     )
 

@@ -43,22 +43,15 @@ class WorkerRuntime:
 def build_worker(
     settings: Settings, *, providers: ProviderRegistry | None = None, clock: Callable[[], float] = time.time
 ) -> BackgroundWorker:
-    """Real adapters from settings (boto3 imported here, not at module import, to keep cold start lean)."""
-    import boto3
-
-    from gateway.blobs.s3 import S3BlobStore
+    """Real adapters from settings, imported here rather than at module import to keep cold start lean."""
     from gateway.providers.registry import ProviderRegistry
-    from gateway.store.dynamodb import DynamoResponseStore
-    from gateway.store.events import DynamoEventLog
+    from gateway.store.factory import build_storage
 
     apply_log_level(settings)
-    dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
-    blobs = None
-    if settings.payload_bucket:
-        blobs = S3BlobStore(settings.payload_bucket, boto3.client("s3", region_name=settings.aws_region))
+    storage = build_storage(settings)
     return BackgroundWorker(
-        DynamoResponseStore(settings.table_name, dynamodb, blobs),
-        DynamoEventLog(settings.table_name, dynamodb, blobs),
+        storage.responses,
+        storage.events,
         providers or ProviderRegistry(settings),
         WorkerConfig(
             max_receives=settings.worker_max_receives,

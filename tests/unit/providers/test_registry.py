@@ -14,7 +14,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.settings import Settings
 
 
-def registry(tmp_path: Path | None = None, **settings: object) -> ProviderRegistry:
+def registry(**settings: object) -> ProviderRegistry:
     return ProviderRegistry(
         Settings(**settings),  # type: ignore[arg-type]
         http_client=httpx.AsyncClient(),

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -59,7 +58,7 @@ class Background:
     def runtime(self, clock: Callable[[], float] | None = None, **overrides: Any) -> WorkerRuntime:
         """A fresh worker (its own loop and upstream client), as a new Lambda instance would be."""
         settings = make_settings(**{**self.settings_overrides, **overrides})
-        registry = ProviderRegistry(settings, http_client=httpx.AsyncClient(transport=self.upstream.transport()))
+        registry = ProviderRegistry(settings, http_transport=self.upstream.transport())
         worker = build_worker(settings, providers=registry, clock=clock or time.time)
         return WorkerRuntime(worker, asyncio.new_event_loop())
 

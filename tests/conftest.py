@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
@@ -91,7 +90,7 @@ def make_client(aws: None, upstream: FakeUpstream) -> Iterator[AppFactory]:
 
     def factory(**overrides: Any) -> TestClient:
         settings = make_settings(**overrides)
-        registry = ProviderRegistry(settings, http_client=httpx.AsyncClient(transport=upstream.transport()))
+        registry = ProviderRegistry(settings, http_transport=upstream.transport())
         client = TestClient(create_app(build_services(settings, providers=registry)), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)

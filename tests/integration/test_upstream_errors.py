@@ -78,7 +78,7 @@ def test_unreachable_upstream(make_client: AppFactory, failure: Exception) -> No
 
     client = make_client()
     registry = client.app.state.services.providers  # type: ignore[attr-defined]
-    registry._http_client = httpx.AsyncClient(transport=httpx.MockTransport(fail))
+    registry._http_transport = httpx.MockTransport(fail)
     reply = client.post("/v1/responses", json={"model": "m", "input": "hi"})
     assert reply.status_code == 502
     assert reply.json()["error"]["code"] == "server_error"

@@ -11,31 +11,31 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import InvalidRequestError
 from gateway.providers.base import Provider
-from gateway.providers.openai_chat import OpenAIChatProvider
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 SecretLoader = Callable[[str], dict[str, str]]
 
 
 class ProviderRegistry:
-    """Builds providers on first use and keeps them (and one pooled HTTP client) for the process."""
+    """Builds providers on first use and keeps them (and one pool of upstream connections) for the process."""
 
     def __init__(
         self,
         settings: Settings,
         *,
-        http_client: httpx.AsyncClient | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
         bedrock_client: Any | None = None,
         load_secret: SecretLoader | None = None,
     ) -> None:
         self._settings = settings
-        self._http_client = http_client
+        self._http_transport = http_transport
         self._bedrock_client = bedrock_client
         self._load_secret = load_secret or _secrets_manager_json
         self._providers: dict[str, Provider] = {}
@@ -54,8 +54,8 @@ class ProviderRegistry:
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
-        if self._http_client is not None:
-            await self._http_client.aclose()
+        if self._http_transport is not None:
+            await self._http_transport.aclose()
 
     def _get(self, name: str) -> Provider:
         provider = self._providers.get(name)
@@ -65,17 +65,20 @@ class ProviderRegistry:
 
     def _build(self, name: str) -> Provider:
         if name == "bedrock":
-            # Imported here: most deployments use one provider, and import time is cold-start time.
             from gateway.providers.bedrock import BedrockConverseProvider
 
             return BedrockConverseProvider(self._settings, client=self._bedrock_client)
+        # Imported here, like Bedrock's: a deployment may use only one kind, and import time is cold-start time.
+        from gateway.providers.openai_chat import OpenAIChatProvider
+
         if name == "openai":
             secret = self._secret
             return OpenAIChatProvider(
                 "openai",
                 base_url=secret.get("OPENAI_BASE_URL") or self._settings.openai_base_url,
                 api_key=secret.get("OPENAI_API_KEY") or self._settings.openai_api_key,
-                client=self._client,
+                transport=self._transport,
+                timeouts=self._timeouts,
             )
         upstream = self._upstreams.get(name)
         if upstream is None:
@@ -86,23 +89,29 @@ class ProviderRegistry:
             name,
             base_url=upstream["base_url"],
             api_key=upstream.get("api_key") or self._secret.get(upstream.get("api_key_secret", "")),
-            client=self._client,
+            transport=self._transport,
+            timeouts=self._timeouts,
             max_tokens_field=upstream.get("max_tokens_field", "max_completion_tokens"),
             headers=upstream.get("headers"),
         )
 
     @property
-    def _client(self) -> httpx.AsyncClient:
-        if self._http_client is None:
-            timeout = httpx.Timeout(
-                connect=self._settings.upstream_connect_timeout,
-                read=self._settings.upstream_read_timeout,
-                write=30.0,
-                pool=30.0,
-            )
-            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-            self._http_client = httpx.AsyncClient(timeout=timeout, limits=limits)
-        return self._http_client
+    def _transport(self) -> httpx.AsyncBaseTransport:
+        if self._http_transport is None:
+            from gateway.providers.http1 import Http1Transport
+
+            self._http_transport = Http1Transport(max_idle=50)
+        return self._http_transport
+
+    @cached_property
+    def _timeouts(self) -> dict[str, float]:
+        """Read by the transport from each request: connect, and the longest silence between two reads."""
+        return {
+            "connect": self._settings.upstream_connect_timeout,
+            "read": self._settings.upstream_read_timeout,
+            "write": 30.0,
+            "pool": 30.0,
+        }
 
     @cached_property
     def _upstreams(self) -> dict[str, dict[str, Any]]:

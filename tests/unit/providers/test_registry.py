@@ -17,7 +17,7 @@ from gateway.settings import Settings
 def registry(**settings: object) -> ProviderRegistry:
     return ProviderRegistry(
         Settings(**settings),  # type: ignore[arg-type]
-        http_client=httpx.AsyncClient(),
+        http_transport=httpx.MockTransport(lambda request: httpx.Response(500)),
         load_secret=lambda secret_id: {"OPENAI_API_KEY": f"from-{secret_id}"},
     )
 

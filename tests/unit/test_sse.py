@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from gateway.api.sse import KEEPALIVE, encode, sse
-from gateway.schemas.events import ErrorEvent, StreamEvent
+from gateway.schemas.events import ErrorEvent, OutputTextDeltaEvent, StreamEvent
 
 
 def event(n: int) -> StreamEvent:
@@ -64,3 +64,57 @@ def test_a_client_hanging_up_mid_wait_closes_the_source_cleanly() -> None:
 
     assert asyncio.run(hang_up()) == encode(event(0))
     assert closed.is_set()
+
+
+def test_events_ready_together_leave_in_one_write() -> None:
+    async def bursts() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        yield event(1)  # no suspension between these two: one upstream chunk that made two events
+        await asyncio.sleep(0.01)
+        yield event(2)
+
+    async def collect() -> list[bytes]:
+        return [chunk async for chunk in sse(bursts(), keepalive_seconds=10)]
+
+    assert asyncio.run(collect()) == [encode(event(0)) + encode(event(1)), encode(event(2))]
+
+
+def test_a_failing_source_fails_the_stream_after_what_it_sent() -> None:
+    async def failing() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        await asyncio.sleep(0)
+        raise RuntimeError("broken")
+
+    async def collect() -> tuple[list[bytes], BaseException | None]:
+        chunks: list[bytes] = []
+        try:
+            async for chunk in sse(failing(), keepalive_seconds=10):
+                chunks.append(chunk)
+        except RuntimeError as exc:
+            return chunks, exc
+        return chunks, None
+
+    chunks, error = asyncio.run(collect())
+    assert chunks == [encode(event(0))]
+    assert isinstance(error, RuntimeError) and str(error) == "broken"
+
+
+def test_a_delta_is_sent_before_the_rest_of_a_burst_is_read() -> None:
+    delta = OutputTextDeltaEvent(sequence_number=1, item_id="msg_1", output_index=0, content_index=0, delta="Hi")
+    log: list[str] = []
+
+    async def burst() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        yield delta
+        log.append("read on")  # a burst already buffered upstream: nothing here suspends
+        yield event(2)
+
+    async def collect() -> list[bytes]:
+        chunks = []
+        async for chunk in sse(burst(), keepalive_seconds=10):
+            log.append("sent")
+            chunks.append(chunk)
+        return chunks
+
+    assert asyncio.run(collect()) == [encode(event(0)) + encode(delta), encode(event(2))]
+    assert log == ["sent", "read on", "sent"]

@@ -7,6 +7,6 @@ from fastapi import APIRouter
 router = APIRouter()
 
 
-@router.get("/health")
+@router.get("/health", response_model=None)
 async def health() -> dict[str, str]:
     return {"status": "ok"}

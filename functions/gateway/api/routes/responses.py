@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from gateway.api import query
-from gateway.api.deps import Services, ServicesDep, TenantDep
+from gateway.api.deps import ResponseIdDep, Services, ServicesDep, TenantDep
 from gateway.api.sse import sse
 from gateway.api.validation import from_validation_error
 from gateway.schemas.events import StreamEvent
@@ -56,7 +56,7 @@ def _sse(events: AsyncIterator[StreamEvent], services: Services) -> StreamingRes
 
 @router.get("/{response_id}")
 async def retrieve_response(
-    response_id: str, request: Request, tenant: TenantDep, services: ServicesDep
+    response_id: ResponseIdDep, request: Request, tenant: TenantDep, services: ServicesDep
 ) -> HttpResponse:
     params = request.query_params
     if query.boolean(params, "stream"):
@@ -67,20 +67,20 @@ async def retrieve_response(
 
 
 @router.delete("/{response_id}")
-async def delete_response(response_id: str, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+async def delete_response(response_id: ResponseIdDep, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
     await services.responses.delete(tenant, response_id)
     return HttpResponse(DeletedResponse(id=response_id).model_dump_json(), media_type=JSON)
 
 
 @router.post("/{response_id}/cancel")
-async def cancel_response(response_id: str, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+async def cancel_response(response_id: ResponseIdDep, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
     response = await services.responses.cancel(tenant, response_id)
     return HttpResponse(response.model_dump_json(), media_type=JSON)
 
 
 @router.get("/{response_id}/input_items")
 async def list_input_items(
-    response_id: str, request: Request, tenant: TenantDep, services: ServicesDep
+    response_id: ResponseIdDep, request: Request, tenant: TenantDep, services: ServicesDep
 ) -> HttpResponse:
     params = request.query_params
     limit = query.integer(params, "limit", default=20, low=1, high=100)

@@ -271,9 +271,8 @@ class _Body(httpx.AsyncByteStream):
         self._origin = origin
         self._closed = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._connection.chunks(self._read_timeout):
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._connection.chunks(self._read_timeout)  # not re-yielded: a generator step per chunk saved
 
     async def aclose(self) -> None:
         if self._closed:

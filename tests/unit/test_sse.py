@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
-from gateway.api.sse import KEEPALIVE, encode, sse
+import pytest
+
+from gateway.api.sse import KEEPALIVE, EventStreamResponse, encode, sse
 from gateway.schemas.events import ErrorEvent, OutputTextDeltaEvent, StreamEvent
 
 
@@ -118,3 +121,84 @@ def test_a_delta_is_sent_before_the_rest_of_a_burst_is_read() -> None:
 
     assert asyncio.run(collect()) == [encode(event(0)) + encode(delta), encode(event(2))]
     assert log == ["sent", "read on", "sent"]
+
+
+HTTP_SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}}
+
+
+def test_the_response_ends_the_body_after_the_last_event() -> None:
+    async def two() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        await asyncio.sleep(0)
+        yield event(1)
+
+    async def serve() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(30)  # the client stays
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await EventStreamResponse(sse(two(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+        return sent
+
+    start, *bodies = asyncio.run(asyncio.wait_for(serve(), 5))
+    assert start["type"] == "http.response.start" and start["status"] == 200
+    assert b"".join(body["body"] for body in bodies) == encode(event(0)) + encode(event(1))
+    assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_a_client_hanging_up_stops_the_stream_and_closes_the_source() -> None:
+    closed = asyncio.Event()
+
+    async def endless() -> AsyncIterator[StreamEvent]:
+        try:
+            n = 0
+            while True:
+                yield event(n)
+                n += 1
+                await asyncio.sleep(0.01)
+        finally:
+            closed.set()
+
+    async def serve() -> int:
+        first_body = asyncio.Event()
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            await first_body.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body":
+                first_body.set()
+
+        await EventStreamResponse(sse(endless(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+        return len(sent)
+
+    sent = asyncio.run(asyncio.wait_for(serve(), 5))  # returns: the endless source does not keep it going
+    assert sent <= 3
+    assert closed.is_set()
+
+
+def test_a_failing_stream_raises_out_of_the_response() -> None:
+    async def failing() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        raise RuntimeError("broken")
+
+    async def serve() -> None:
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(30)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await EventStreamResponse(sse(failing(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+
+    with pytest.raises(RuntimeError, match="broken"):
+        asyncio.run(asyncio.wait_for(serve(), 5))

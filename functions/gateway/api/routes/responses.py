@@ -7,12 +7,11 @@ from typing import Literal, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response as HttpResponse
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from gateway.api import query
 from gateway.api.deps import ResponseIdDep, Services, ServicesDep, TenantDep
-from gateway.api.sse import sse
+from gateway.api.sse import EventStreamResponse, sse
 from gateway.api.validation import from_validation_error
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
@@ -48,8 +47,8 @@ async def create_response(request: Request, tenant: TenantDep, services: Service
     return HttpResponse(response.model_dump_json(), media_type=JSON)
 
 
-def _sse(events: AsyncIterator[StreamEvent], services: Services) -> StreamingResponse:
-    return StreamingResponse(
+def _sse(events: AsyncIterator[StreamEvent], services: Services) -> EventStreamResponse:
+    return EventStreamResponse(
         sse(events, services.settings.keepalive_seconds), media_type="text/event-stream", headers=_SSE_HEADERS
     )
 

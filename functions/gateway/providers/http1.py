@@ -117,6 +117,8 @@ class _Connection(asyncio.Protocol):
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._waiter: asyncio.Future[None] | None = None
+        self._wait_started = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
         self._received = False
         self._headers_done = False
         self._complete = False
@@ -172,6 +174,9 @@ class _Connection(asyncio.Protocol):
         return self._complete and not self._chunks and self._keep_alive and self.usable
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._transport is not None:
             self._transport.close()
 
@@ -236,18 +241,31 @@ class _Connection(asyncio.Protocol):
 
     async def _wait(self, timeout: float | None) -> None:
         """Until the parser has more (callers loop): a failure is raised on the call after what came before it
-        was consumed."""
+        was consumed. Waits are timed by one watchdog timer per connection, not a timer per wait: a stream of
+        small chunks waits once per chunk, and arming and cancelling a timer each time showed in profiles."""
         if self._error is not None:
             raise self._error
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        self._wait_started = loop.time()
+        if timeout is not None and self._watchdog is None:
+            self._watchdog = loop.call_at(self._wait_started + timeout, self._check_wait, timeout)
         try:
-            async with asyncio.timeout(timeout):
-                await self._waiter
-        except TimeoutError as exc:
-            self.close()
-            raise httpx.ReadTimeout("The upstream sent nothing within the read timeout.") from exc
+            await self._waiter
         finally:
             self._waiter = None
+
+    def _check_wait(self, timeout: float) -> None:
+        self._watchdog = None
+        if self._waiter is None or self._waiter.done():
+            return  # not waiting now: the next wait arms a new watchdog
+        loop = asyncio.get_running_loop()
+        deadline = self._wait_started + timeout
+        if loop.time() < deadline:
+            self._watchdog = loop.call_at(deadline, self._check_wait, timeout)
+            return
+        self._waiter.set_exception(httpx.ReadTimeout("The upstream sent nothing within the read timeout."))
+        self.close()
 
     def _framed(self) -> bool:
         return any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self._headers)

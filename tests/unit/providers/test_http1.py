@@ -418,6 +418,28 @@ def test_silence_past_the_read_timeout_raises_read_timeout_and_drops_the_connect
     asyncio.run(main())
 
 
+def test_the_read_timeout_bounds_each_silence_not_the_whole_stream() -> None:
+    async def handler(up: Upstream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await up.read_request(reader, n)
+        writer.write(SSE_HEAD)
+        for index in range(6):  # 6 gaps of 0.1 s: 0.6 s in all, three times the 0.2 s read timeout
+            await asyncio.sleep(0.1)
+            writer.write(chunk(b"data: %d\n\n" % index))
+        writer.write(b"0\r\n\r\n")
+        await up.read_request(reader, n)
+
+    async def main() -> list[bytes]:
+        async with Upstream(handler) as up:
+            transport = Http1Transport()
+            response = await transport.handle_async_request(post(up.url(), read=0.2))
+            body = [part async for part in response.aiter_raw()]
+            await response.aclose()
+            await transport.aclose()
+            return body
+
+    assert b"".join(asyncio.run(main())) == b"".join(b"data: %d\n\n" % index for index in range(6))
+
+
 def test_connection_refused_raises_connect_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

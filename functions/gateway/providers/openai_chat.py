@@ -66,7 +66,8 @@ class OpenAIChatProvider:
         self._transport = transport
         self._extensions = {"timeout": timeouts}
         self._max_tokens_field = max_tokens_field
-        self._headers = {
+        fixed = {
+            "host": self._url.netloc.decode("ascii"),
             "accept": "text/event-stream",
             "accept-encoding": "identity",
             "content-type": "application/json",
@@ -74,7 +75,8 @@ class OpenAIChatProvider:
             **(headers or {}),
         }
         if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
+            fixed["authorization"] = f"Bearer {api_key}"
+        self._headers = httpx.Headers(fixed)  # normalized once: httpx copies a Headers as is, a dict key by key
 
     async def open(self, request: ModelRequest) -> ProviderStream:
         body = json.dumps(

@@ -68,3 +68,37 @@ def test_a_stream_cut_before_its_end_is_an_upstream_error() -> None:
     raw = raw[: raw.index(b'"finish_reason"')]
     with pytest.raises(UpstreamError, match="ended the stream without finishing"):
         events_from(raw, 16)
+
+
+def test_the_upstream_request_carries_the_key_the_declared_headers_and_the_json_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body(b"\n"))
+
+    provider = OpenAIChatProvider(
+        "vllm",
+        base_url="http://upstream:8000/v1/",
+        api_key="sk-up",
+        transport=httpx.MockTransport(reply),
+        timeouts={"read": 5.0},
+        headers={"x-tenant": "t1"},
+    )
+    params = ResponseCreateParams.model_validate({"model": "m", "input": "hi"})
+
+    async def call() -> None:
+        stream = await provider.open(ModelRequest("m", None, normalize_input(params.input, "0" * 24, {}), params))
+        async for _ in stream.events:
+            pass
+
+    asyncio.run(call())
+    [request] = seen
+    assert (request.method, str(request.url)) == ("POST", "http://upstream:8000/v1/chat/completions")
+    assert request.headers["authorization"] == "Bearer sk-up"
+    assert request.headers["x-tenant"] == "t1"
+    assert request.headers["host"] == "upstream:8000"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["content-length"] == str(len(request.content))
+    assert json.loads(request.content)["messages"] == [{"role": "user", "content": "hi"}]
+    assert request.extensions["timeout"] == {"read": 5.0}

@@ -74,7 +74,7 @@ async def get_tenant(request: Request, services: ServicesDep) -> str:
 TenantDep = Annotated[str, Depends(get_tenant)]
 
 
-def get_response_id(request: Request) -> str:
+async def get_response_id(request: Request) -> str:  # async: a sync dependency runs on the thread pool
     return str(request.path_params["response_id"])
 
 

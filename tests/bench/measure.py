@@ -1,14 +1,14 @@
 """Client-side measurements against the gateway and, as the baseline, the upstream called directly.
 
-Both go through the same httpx client with the same conversation: the gateway gets a Responses request, the
-upstream the Chat Completions request the gateway would send for it.
+Both go through the same client with the same conversation: the gateway gets a Responses request, the upstream
+the Chat Completions request the gateway would send for it. Latency probes use ``WireClient`` (raw sockets,
+httptools), whose own CPU is too small to disturb the difference; throughput uses httpx's async client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ import httpx
 
 from tests.bench.procs import GATEWAY_KEY, UPSTREAM_KEY, cpu_seconds
 from tests.bench.stats import overhead, summary
+from tests.bench.wire import WireClient
 
 PROMPT = "Summarise the plot of Hamlet in two sentences."
 MODEL = "bench-model"
@@ -59,36 +60,26 @@ def targets(gateway_url: str, upstream_url: str, *, store: bool, stream: bool) -
     )
 
 
-def _post(client: httpx.Client, target: Target) -> float:
+def _post(client: WireClient, target: Target) -> float:
     """Seconds for one complete buffered exchange (the direct call reads the whole SSE body)."""
-    start = time.perf_counter()
-    reply = client.post(target.url, content=target.body, headers=target.headers)
-    elapsed = time.perf_counter() - start
-    if reply.status_code != 200:
-        raise RuntimeError(f"{target.name}: HTTP {reply.status_code}: {reply.text[:300]}")
+    status, elapsed, _, body = client.exchange(target.url, target.headers, target.body)
+    if status != 200:
+        raise RuntimeError(f"{target.name}: HTTP {status}: {body[:300]!r}")
     return elapsed
 
 
-def _first(client: httpx.Client, target: Target, marker: bytes) -> float:
+def _first(client: WireClient, target: Target, marker: bytes) -> float:
     """Seconds until ``marker`` has arrived in the body; the rest is read so the connection is reused."""
-    start = time.perf_counter()
-    first: float | None = None
-    seen = b""
-    with client.stream("POST", target.url, content=target.body, headers=target.headers) as reply:
-        if reply.status_code != 200:
-            raise RuntimeError(f"{target.name}: HTTP {reply.status_code}")
-        for chunk in reply.iter_raw():
-            if first is None:
-                seen += chunk
-                if marker in seen:
-                    first = time.perf_counter() - start
+    status, _, first, _ = client.exchange(target.url, target.headers, target.body, marker)
+    if status != 200:
+        raise RuntimeError(f"{target.name}: HTTP {status}")
     if first is None:
         raise RuntimeError(f"{target.name}: {marker!r} never arrived")
     return first
 
 
 def paired(
-    client: httpx.Client, gateway: Target, direct: Target, count: int, call: Callable[[httpx.Client, Target], float]
+    client: WireClient, gateway: Target, direct: Target, count: int, call: Callable[[WireClient, Target], float]
 ) -> dict[str, Any]:
     """``count`` calls to each, interleaved and alternating which goes first, so drift hits both equally."""
     for _ in range(min(20, count)):  # warm connections, caches and the gateway's lazily built services
@@ -109,11 +100,11 @@ def paired(
     }
 
 
-def added_latency(client: httpx.Client, gateway: Target, direct: Target, count: int) -> dict[str, Any]:
+def added_latency(client: WireClient, gateway: Target, direct: Target, count: int) -> dict[str, Any]:
     return paired(client, gateway, direct, count, _post)
 
 
-def first_delta(client: httpx.Client, gateway: Target, direct: Target, count: int) -> dict[str, Any]:
+def first_delta(client: WireClient, gateway: Target, direct: Target, count: int) -> dict[str, Any]:
     """Time to the first ``response.output_text.delta`` through the gateway vs the first chunk direct (the fake's
     first chunk already carries the first token)."""
     return paired(

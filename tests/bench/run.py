@@ -24,6 +24,7 @@ import httpx
 
 from tests.bench import chain, measure, procs, report, startup
 from tests.bench.servers import TOKEN
+from tests.bench.wire import WireClient
 
 PHASES = ("latency", "stream", "throughput", "chain", "cold", "bundle")
 
@@ -122,8 +123,10 @@ def _serve_and_measure(args: argparse.Namespace, aws: procs.Child, results: dict
             store: measure.targets(gateway.url, upstream.url, store=store, stream=False) for store in (False, True)
         }
         streamed = measure.targets(gateway.url, upstream.url, store=False, stream=True)
-        with httpx.Client(timeout=30.0) as client:
-            _check(client, buffered[False][0], args.tokens)
+        with httpx.Client(timeout=30.0) as checker:
+            _check(checker, buffered[False][0], args.tokens)
+        client = WireClient()
+        try:
             if "latency" not in args.skip:
                 _log(f"added latency, buffered, store:false ({args.samples} pairs)")
                 results["latency_store_false"] = measure.added_latency(client, *buffered[False], args.samples)
@@ -132,6 +135,8 @@ def _serve_and_measure(args: argparse.Namespace, aws: procs.Child, results: dict
             if "stream" not in args.skip:
                 _log(f"first output_text.delta ({args.samples} pairs)")
                 results["first_delta"] = measure.first_delta(client, *streamed, args.samples)
+        finally:
+            client.close()
         results["throughput"] = {"gateway": [], "direct": []}
         for concurrency in [] if "throughput" in args.skip else args.concurrency:
             for name, target in (("gateway", buffered[False][0]), ("direct", buffered[False][1])):

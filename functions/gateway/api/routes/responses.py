@@ -10,7 +10,7 @@ from fastapi.responses import Response as HttpResponse
 from pydantic import ValidationError
 
 from gateway.api import query
-from gateway.api.deps import ResponseIdDep, Services, ServicesDep, TenantDep
+from gateway.api.deps import Services, authorized
 from gateway.api.sse import EventStreamResponse, sse
 from gateway.api.validation import from_validation_error
 from gateway.schemas.events import StreamEvent
@@ -30,7 +30,8 @@ def parse_create(body: bytes) -> ResponseCreateParams:
 
 
 @router.post("")
-async def create_response(request: Request, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+async def create_response(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
     params = parse_create(await request.body())
     run = await services.responses.prepare(tenant, params)
     if params.background:
@@ -54,9 +55,9 @@ def _sse(events: AsyncIterator[StreamEvent], services: Services) -> EventStreamR
 
 
 @router.get("/{response_id}")
-async def retrieve_response(
-    response_id: ResponseIdDep, request: Request, tenant: TenantDep, services: ServicesDep
-) -> HttpResponse:
+async def retrieve_response(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    response_id = request.path_params["response_id"]
     params = request.query_params
     if query.boolean(params, "stream"):
         after = query.integer(params, "starting_after", default=None, low=-1, high=None)
@@ -66,21 +67,25 @@ async def retrieve_response(
 
 
 @router.delete("/{response_id}")
-async def delete_response(response_id: ResponseIdDep, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+async def delete_response(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    response_id = request.path_params["response_id"]
     await services.responses.delete(tenant, response_id)
     return HttpResponse(DeletedResponse(id=response_id).model_dump_json(), media_type=JSON)
 
 
 @router.post("/{response_id}/cancel")
-async def cancel_response(response_id: ResponseIdDep, tenant: TenantDep, services: ServicesDep) -> HttpResponse:
+async def cancel_response(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    response_id = request.path_params["response_id"]
     response = await services.responses.cancel(tenant, response_id)
     return HttpResponse(response.model_dump_json(), media_type=JSON)
 
 
 @router.get("/{response_id}/input_items")
-async def list_input_items(
-    response_id: ResponseIdDep, request: Request, tenant: TenantDep, services: ServicesDep
-) -> HttpResponse:
+async def list_input_items(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    response_id = request.path_params["response_id"]
     params = request.query_params
     limit = query.integer(params, "limit", default=20, low=1, high=100)
     order = query.choice(params, "order", ("asc", "desc"), "desc")

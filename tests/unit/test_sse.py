@@ -202,3 +202,26 @@ def test_a_failing_stream_raises_out_of_the_response() -> None:
 
     with pytest.raises(RuntimeError, match="broken"):
         asyncio.run(asyncio.wait_for(serve(), 5))
+
+
+def test_a_hang_up_as_the_stream_ends_does_not_cancel_what_the_request_does_next() -> None:
+    async def one() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+
+    async def serve() -> str:
+        ended = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            await ended.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended.set()  # the client leaves the moment the last byte is out, and its listener finishes
+                await asyncio.sleep(0)  # while the request's task is still on its way out of the response
+
+        await EventStreamResponse(sse(one(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+        await asyncio.sleep(0.05)  # the request's task goes on: a late hang-up must not cancel it here
+        return "finished"
+
+    assert asyncio.run(asyncio.wait_for(serve(), 5)) == "finished"

@@ -24,12 +24,12 @@ async def sse(events: AsyncIterator[StreamEvent], keepalive_seconds: float) -> A
 
     One task reads the events into a queue and the caller drains it: the events up to each delta leave as one
     chunk, one socket write (the first delta goes out with ``output_item.added`` and ``content_part.added``,
-    the closing ``.done`` events with ``response.completed``), and no event pays for a timer of its own.
-    Racing every read against the keep-alive timeout (a task and a timer per event) cost more than encoding."""
+    the closing ``.done`` events with ``response.completed``). Keep-alives come from a timer that re-arms
+    itself, not a task. Racing every read against the keep-alive timeout (a task and a timer per event) cost
+    more than encoding, and each task started per stream costs tens of microseconds before the first byte."""
     queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(_QUEUED_EVENTS)
     producer = asyncio.create_task(_produce(events, queue))
-    last_sent = _Clock()
-    ticker = asyncio.create_task(_keepalive(queue, last_sent, keepalive_seconds))
+    keepalive = _KeepAlive(queue, keepalive_seconds)
     try:
         while True:
             batch = [await queue.get()]
@@ -38,17 +38,17 @@ async def sse(events: AsyncIterator[StreamEvent], keepalive_seconds: float) -> A
             end = batch[-1] is None or isinstance(batch[-1], BaseException)
             frames = [item for item in (batch[:-1] if end else batch) if isinstance(item, bytes)]
             if frames:
-                last_sent.touch()
+                keepalive.sent()
                 yield b"".join(frames)
             if end:
                 if isinstance(batch[-1], BaseException):
                     raise batch[-1]
                 return
     finally:
-        ticker.cancel()
+        keepalive.stop()
         if not producer.done():
             producer.cancel()
-        await asyncio.wait({producer, ticker})
+        await asyncio.wait({producer})
         closer = getattr(events, "aclose", None)
         if closer is not None:
             await closer()
@@ -58,12 +58,28 @@ _QUEUED_EVENTS = 256
 """Read-ahead: past this many encoded events not yet sent, reading from the upstream waits for the client."""
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.at = asyncio.get_running_loop().time()
+class _KeepAlive:
+    """Queues a keep-alive comment once nothing was sent for ``seconds``; one timer, re-armed when it fires."""
 
-    def touch(self) -> None:
-        self.at = asyncio.get_running_loop().time()
+    def __init__(self, queue: asyncio.Queue[bytes | BaseException | None], seconds: float) -> None:
+        self._queue = queue
+        self._seconds = seconds
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._timer = self._loop.call_at(self._last + seconds, self._fire)
+
+    def sent(self) -> None:
+        self._last = self._loop.time()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        now = self._loop.time()
+        if now - self._last >= self._seconds and self._queue.empty():
+            self._last = now
+            self._queue.put_nowait(KEEPALIVE)
+        self._timer = self._loop.call_at(self._last + self._seconds, self._fire)
 
 
 async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[bytes | BaseException | None]) -> None:
@@ -80,20 +96,13 @@ async def _produce(events: AsyncIterator[StreamEvent], queue: asyncio.Queue[byte
         await queue.put(None)
 
 
-async def _keepalive(queue: asyncio.Queue[bytes | BaseException | None], last_sent: _Clock, seconds: float) -> None:
-    loop = asyncio.get_running_loop()
-    while True:
-        await asyncio.sleep(max(0.0, last_sent.at + seconds - loop.time()))
-        if loop.time() - last_sent.at >= seconds and queue.empty():
-            last_sent.touch()
-            queue.put_nowait(KEEPALIVE)
-
-
 class EventStreamResponse(StreamingResponse):
-    """Starlette's ``StreamingResponse``, watching for a hang-up with one plain task.
+    """Starlette's ``StreamingResponse``, streaming in the request's own task.
 
-    Under ASGI before 2.4 (uvicorn says 2.3) Starlette races the stream against a disconnect listener in an
-    anyio task group: about 0.1 ms before every stream's first byte, measured. Two asyncio tasks do the same.
+    Under ASGI before 2.4 (uvicorn says 2.3) Starlette runs the stream and a disconnect listener as two tasks in
+    an anyio task group; two tasks and their teardown cost ~0.1 ms before every stream's first byte (measured).
+    Here only the listener is a task: when the client hangs up it cancels the stream where it waits, and the
+    cancellation it caused is taken back, as ``asyncio.timeout`` does with its own.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,13 +110,24 @@ class EventStreamResponse(StreamingResponse):
         if scope["type"] != "http" or tuple(map(int, spec.split("."))) >= (2, 4):
             await super().__call__(scope, receive, send)
             return
-        streaming = asyncio.ensure_future(self.stream_response(send))
-        hangup = asyncio.ensure_future(self.listen_for_disconnect(receive))
+        task = asyncio.current_task()
+        assert task is not None
+        state = {"streaming": True, "hung_up": False}
+
+        def hang_up(listener: asyncio.Future[None]) -> None:
+            # Runs from the loop; ``streaming`` is cleared before this method returns, so a listener finishing
+            # just as the stream does cannot cancel whatever the request's task awaits next.
+            if state["streaming"] and not listener.cancelled() and listener.exception() is None:
+                state["hung_up"] = True
+                task.cancel()
+
+        listener = asyncio.ensure_future(self.listen_for_disconnect(receive))
+        listener.add_done_callback(hang_up)
         try:
-            await asyncio.wait({streaming, hangup}, return_when=asyncio.FIRST_COMPLETED)
+            await self.stream_response(send)
+        except asyncio.CancelledError:
+            if not state["hung_up"] or task.uncancel() > 0:
+                raise
         finally:
-            streaming.cancel()
-            hangup.cancel()
-            await asyncio.wait({streaming, hangup})
-        if not streaming.cancelled() and streaming.exception() is not None:
-            raise streaming.exception()  # type: ignore[misc]
+            state["streaming"] = False
+            listener.cancel()

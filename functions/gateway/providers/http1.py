@@ -2,11 +2,12 @@
 
 The upstream leg is the gateway's hottest path: every response is one streamed POST of tens to thousands of
 small SSE chunks. httpx's default transport (httpcore over anyio over h11, all pure Python) spent about
-2.5 ms of CPU on a 20-chunk stream, more than the rest of the gateway together; at concurrency its pool also
+2.6 ms of CPU on a 20-chunk stream, more than the rest of the gateway together; at concurrency its pool also
 scanned every connection per request. This transport keeps httpx as the client API (requests, timeouts,
 errors, ``MockTransport`` in tests) and replaces only the wire: an ``asyncio.Protocol`` per connection,
 httptools (llhttp, the parser Node.js uses, via C) for responses, and a LIFO pool of idle keep-alive
-connections per origin. About 0.4 ms of CPU for the same stream.
+connections per origin. About 0.7 ms of CPU for the same stream, as with aiohttp, which takes 310 ms to
+import against httptools' 17 ms.
 
 What it does not do, because no upstream of the gateway needs it: HTTP/2, proxies, request bodies that are
 not in memory, and ``Expect: 100-continue``. A response is decompressed by httpx as usual.

@@ -1,4 +1,4 @@
-"""The services a request needs, built once per process on first use, and the ``Annotated`` aliases routes take."""
+"""The services a request needs, built once per process on first use, and ``authorized``, which each route calls."""
 
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ httptools (llhttp, the parser Node.js uses, via C) for responses, and a LIFO poo
 connections per origin. About 0.7 ms of CPU for the same stream, as with aiohttp, which takes 310 ms to
 import against httptools' 17 ms.
 
-What it does not do, because no upstream of the gateway needs it: HTTP/2, proxies, request bodies that are
-not in memory, and ``Expect: 100-continue``. A response is decompressed by httpx as usual.
+Of httpx's timeouts it honours ``connect`` and ``read`` (the longest silence while waiting for the response or
+its next bytes). What it does not do, because no upstream of the gateway needs it: HTTP/2, proxies, request
+bodies that are not in memory, and ``Expect: 100-continue``. A response is decompressed by httpx as usual.
 """
 
 from __future__ import annotations

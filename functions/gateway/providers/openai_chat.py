@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any
 
 import httpx
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
 from gateway.providers.base import (
@@ -79,9 +79,7 @@ class OpenAIChatProvider:
         self._headers = httpx.Headers(fixed)  # normalized once: httpx copies a Headers as is, a dict key by key
 
     async def open(self, request: ModelRequest) -> ProviderStream:
-        body = json.dumps(
-            chat_body(request, max_tokens_field=self._max_tokens_field), ensure_ascii=False, separators=(",", ":")
-        ).encode()
+        body = to_json(chat_body(request, max_tokens_field=self._max_tokens_field))  # compact UTF-8, as from_json
         headers = httpx.Headers(self._headers)
         headers["content-length"] = str(len(body))
         # A ready stream and headers: httpx's content= path re-derives both and cost 4x as much per request.
@@ -169,7 +167,7 @@ class OpenAIChatProvider:
 
 async def _sse_data(reply: httpx.Response) -> AsyncGenerator[list[bytes], None]:
     """The ``data:`` payloads of the body, a list per read. Lines split on LF, CRLF or CR as SSE allows, and
-    stay bytes (``json.loads`` takes them): decoding every chunk to text first, or a generator step per line,
+    stay bytes (``from_json`` takes them): decoding every chunk to text first, or a generator step per line,
     cost more than the JSON parsing."""
     pending = b""
     # Unless the upstream compressed the body anyway, the transport's own stream: httpx's decoder and chunker

@@ -105,13 +105,9 @@ class ProviderRegistry:
 
     @cached_property
     def _timeouts(self) -> dict[str, float]:
-        """Read by the transport from each request: connect, and the longest silence between two reads."""
-        return {
-            "connect": self._settings.upstream_connect_timeout,
-            "read": self._settings.upstream_read_timeout,
-            "write": 30.0,
-            "pool": 30.0,
-        }
+        """Read by the transport from each request: connect, and the longest silence between two reads (httpx's
+        ``write`` and ``pool`` timeouts have no counterpart in ``Http1Transport``)."""
+        return {"connect": self._settings.upstream_connect_timeout, "read": self._settings.upstream_read_timeout}
 
     @cached_property
     def _upstreams(self) -> dict[str, dict[str, Any]]:

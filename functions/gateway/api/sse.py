@@ -112,13 +112,14 @@ class EventStreamResponse(StreamingResponse):
             return
         task = asyncio.current_task()
         assert task is not None
-        state = {"streaming": True, "hung_up": False}
+        streaming, hung_up = True, False
 
         def hang_up(listener: asyncio.Future[None]) -> None:
             # Runs from the loop; ``streaming`` is cleared before this method returns, so a listener finishing
             # just as the stream does cannot cancel whatever the request's task awaits next.
-            if state["streaming"] and not listener.cancelled() and listener.exception() is None:
-                state["hung_up"] = True
+            nonlocal hung_up
+            if streaming and not listener.cancelled() and listener.exception() is None:
+                hung_up = True
                 task.cancel()
 
         listener = asyncio.ensure_future(self.listen_for_disconnect(receive))
@@ -126,8 +127,8 @@ class EventStreamResponse(StreamingResponse):
         try:
             await self.stream_response(send)
         except asyncio.CancelledError:
-            if not state["hung_up"] or task.uncancel() > 0:
+            if not hung_up or task.uncancel() > 0:
                 raise
         finally:
-            state["streaming"] = False
+            streaming = False
             listener.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 
@@ -30,13 +31,13 @@ def body(newline: bytes, *, done: bool = True) -> bytes:
     return b"".join(b": comment" + newline + event + newline + newline for event in events)
 
 
-def events_from(raw: bytes, read_size: int) -> list[ProviderEvent]:
+def events_from(raw: bytes, read_size: int, headers: dict[str, str] | None = None) -> list[ProviderEvent]:
     async def reads() -> AsyncIterator[bytes]:
         for start in range(0, len(raw), read_size):
             yield raw[start : start + read_size]
 
     def reply(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=reads())
+        return httpx.Response(200, headers={"content-type": "text/event-stream", **(headers or {})}, content=reads())
 
     provider = OpenAIChatProvider(
         "openai", base_url="http://upstream/v1", api_key="k", transport=httpx.MockTransport(reply), timeouts={}
@@ -61,6 +62,10 @@ def test_a_multibyte_character_split_across_reads_survives() -> None:
     raw = body(b"\n")
     split = raw.index("é".encode()) + 1  # between the two bytes of é
     assert events_from(raw, split) == EXPECTED
+
+
+def test_a_body_compressed_despite_accept_encoding_identity_is_decompressed() -> None:
+    assert events_from(gzip.compress(body(b"\n")), 16, {"content-encoding": "gzip"}) == EXPECTED
 
 
 def test_a_stream_cut_before_its_end_is_an_upstream_error() -> None:

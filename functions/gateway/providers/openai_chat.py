@@ -23,22 +23,10 @@ from gateway.providers.base import (
     ModelRequest,
     ProviderEvent,
     ProviderStream,
-    ReasoningDelta,
-    RefusalDelta,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallStart,
-    Usage,
 )
 from gateway.providers.openai_chat_request import chat_body
+from gateway.providers.openai_chat_stream import chunk_events
 
-_FINISH: dict[str, FinishReason] = {
-    "stop": "stop",
-    "length": "max_output_tokens",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}
 _DRAIN_SECONDS = 1.0
 _CONTEXT_TOO_LONG = re.compile(
     r"context_length_exceeded|maximum context length|context length|context window|too many tokens"
@@ -115,7 +103,7 @@ class OpenAIChatProvider:
                     chunk = from_json(data)  # pydantic's Rust parser: 4x json.loads on a chunk this size
                     if "error" in chunk:
                         raise UpstreamError(f"Upstream '{self.name}' failed mid-stream: {_message_of(chunk)}")
-                    for event in _chunk_events(chunk, started):
+                    for event in chunk_events(chunk, started):
                         if isinstance(event, Finish):
                             finish = event.reason
                         else:
@@ -189,46 +177,6 @@ async def _drain(reads: AsyncIterator[list[bytes]]) -> None:
         async with asyncio.timeout(_DRAIN_SECONDS):
             async for _ in reads:
                 pass
-
-
-def _chunk_events(chunk: dict[str, Any], started: set[int]) -> list[ProviderEvent]:
-    events: list[ProviderEvent] = []
-    for choice in chunk.get("choices") or ():
-        if choice.get("index", 0) != 0:
-            continue
-        delta = choice.get("delta") or {}
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning:
-            events.append(ReasoningDelta(reasoning))
-        if delta.get("content"):
-            events.append(TextDelta(delta["content"]))
-        if delta.get("refusal"):
-            events.append(RefusalDelta(delta["refusal"]))
-        for call in delta.get("tool_calls") or ():
-            index = call.get("index", 0)
-            function = call.get("function") or {}
-            if index not in started:
-                started.add(index)
-                events.append(ToolCallStart(index, call.get("id") or f"call_{index}", function.get("name") or ""))
-            if function.get("arguments"):
-                events.append(ToolCallDelta(index, function["arguments"]))
-        if choice.get("finish_reason"):
-            events.append(Finish(_FINISH.get(choice["finish_reason"], "stop")))
-    usage = chunk.get("usage")
-    if usage:
-        events.append(_usage(usage))
-    return events
-
-
-def _usage(usage: dict[str, Any]) -> Usage:
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=prompt_details.get("cached_tokens") or 0,
-        reasoning_tokens=completion_details.get("reasoning_tokens") or 0,
-    )
 
 
 def _message_of(payload: Any) -> str:

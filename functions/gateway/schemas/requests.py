@@ -122,6 +122,13 @@ class ConversationRef(RequestModel):
     id: str
 
 
+class PromptCacheOptions(RequestModel):
+    """A caching hint: mapped to Bedrock ``cachePoint`` where the model caches, otherwise ignored."""
+
+    mode: Literal["implicit", "explicit"] | None = None
+    ttl: str | None = None
+
+
 class ResponseCreateParams(RequestModel):
     """Every field of the create request. Unknown fields are rejected with ``unknown_parameter``."""
 
@@ -150,12 +157,19 @@ class ResponseCreateParams(RequestModel):
     safety_identifier: str | None = Field(default=None, max_length=64)
     prompt_cache_key: str | None = Field(default=None, max_length=64)
     prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    prompt_cache_options: PromptCacheOptions | None = None
     service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"] | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     seed: int | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     top_k: int | None = Field(default=None, ge=0)
     repetition_penalty: float | None = Field(default=None, gt=0)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Forwarded to upstreams that take it, echoed on the Response (Open Responses)."""
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Forwarded to upstreams that take it, echoed on the Response (Open Responses)."""
+    client_metadata: dict[str, str] | None = None
+    """Codex CLI's per-request tags: kept on the stored record, never echoed or forwarded upstream."""
     prompt: dict[str, Any] | None = None
     """Stored prompt templates are not supported; a non-null value is refused."""
     context_management: list[dict[str, Any]] | None = None

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     provider_secret_id: str | None = None
     """Secrets Manager secret (a JSON object such as ``{"OPENAI_API_KEY": "sk-..."}``) read once per instance;
     its values stand in for the environment variables of the same names."""
+    sealing_keys: str = Field(default="", repr=False)
+    """Master keys sealing ``encrypted_content``, comma-separated, the first sealing (each at least 32 characters
+    of randomness, e.g. ``openssl rand -base64 32``). Ignored when ``sealing_secret_id`` is set."""
+    sealing_secret_id: str | None = None
+    """Secrets Manager secret holding the sealing keys as ``{"keys": "<current>,<previous>,..."}``, read once
+    per instance."""
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
     """Seconds to wait for an upstream connection."""
     upstream_read_timeout: float = Field(default=600.0, gt=0)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import secrets
 import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from gateway.settings import Settings, get_settings
 
@@ -49,6 +52,30 @@ def embedded_aws() -> Iterator[str]:
         server.stop()
 
 
+LOCAL_SEALING_KEY = Path(".local/sealing.key")
+"""Made once, then reused: tokens sealed before a restart of ``make run`` (a resumed Codex session) still open."""
+
+
+def use_local_sealing_key(path: Path = LOCAL_SEALING_KEY) -> str:
+    """Point ``RESPONSES_SEALING_KEYS`` at the key in ``path`` (created if missing) unless keys are configured;
+    return where the keys come from, for the banner."""
+    if os.environ.get("RESPONSES_SEALING_SECRET_ID"):
+        return "secret " + os.environ["RESPONSES_SEALING_SECRET_ID"]
+    if os.environ.get("RESPONSES_SEALING_KEYS"):
+        return "RESPONSES_SEALING_KEYS"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two servers started at once cannot each write a different key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.environ["RESPONSES_SEALING_KEYS"] = path.read_text().strip()
+    return str(path)
+
+
 JOBS_QUEUE = "responses-jobs"
 JOBS_VISIBILITY_SECONDS = 30
 """Shorter than in AWS (6x the worker timeout) so a job left for redelivery is retried while you watch; a
@@ -73,7 +100,7 @@ def provision(settings: Settings) -> str:
     )
 
 
-def banner(settings: Settings, aws_endpoint: str) -> str:
+def banner(settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEALING_KEYS") -> str:
     url = f"http://{settings.host}:{settings.port}"
     openai_key = "set" if settings.openai_api_key else "NOT SET"
     lines = [
@@ -84,6 +111,7 @@ def banner(settings: Settings, aws_endpoint: str) -> str:
         "  provider 'bedrock'          bedrock/<model id>, region " + settings.aws_region,
         f"  default provider            {settings.default_provider}",
         f"  background jobs             SQS {settings.queue_url} -> {WORKER_THREADS} local worker threads",
+        f"  sealing key                 {sealing}",
     ]
     if settings.providers_file:
         lines.append(f"  more providers from         {settings.providers_file}")
@@ -105,6 +133,7 @@ def main() -> int:
     from gateway.handlers.worker import handler
 
     os.environ.setdefault("RESPONSES_PAYLOAD_BUCKET", "responses-payloads")
+    sealing = use_local_sealing_key()
     settings = get_settings()
     with embedded_aws() as endpoint:
         # The app and the worker read the queue URL from settings, as deployed; moto only knows it now.
@@ -114,7 +143,7 @@ def main() -> int:
         assert settings.queue_url is not None
         sqs = boto3.client("sqs", region_name=settings.aws_region)
         with worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS):
-            sys.stdout.write(banner(settings, endpoint) + "\n")
+            sys.stdout.write(banner(settings, endpoint, sealing) + "\n")
             sys.stdout.flush()
             # uvicorn handles Ctrl-C and returns; the worker threads then stop after their current long poll.
             uvicorn.run(

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.middleware import request_id_of
 from gateway.errors import GatewayError, RateLimitError
 from gateway.schemas.errors import ErrorObject, ErrorResponse
 
@@ -38,9 +39,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return envelope(
+        # Runs in ServerErrorMiddleware, outside RequestIdMiddleware: the header is added here.
+        request_id = request_id_of(request)
+        logger.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id)
+        response = envelope(
             500,
             "The server had an error while processing your request. Sorry about that!",
             kind="server_error",
         )
+        if request_id is not None:
+            response.headers["x-request-id"] = request_id
+        return response

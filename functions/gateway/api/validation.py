@@ -13,6 +13,8 @@ _JSON_INVALID = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
     "library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 )
+_NAME_LIMIT = 64
+"""Longest field name echoed in full: the name is caller input, and an error should not repeat a megabyte of it."""
 _PRIMITIVES = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "is-instance", "literal"})
 # Discriminator values pydantic inserts into ``loc`` for tagged unions.
 _TAGS = frozenset(
@@ -45,7 +47,8 @@ _CUSTOM_CODES = frozenset(
 
 
 def param_path(loc: tuple[int | str, ...]) -> str:
-    """``('tools', 0, 'function', 'name')`` -> ``tools[0].name``, dropping pydantic's union labels."""
+    """``('tools', 0, 'function', 'name')`` -> ``tools[0].name``, dropping pydantic's union labels; a name longer
+    than ``_NAME_LIMIT`` characters is cut there and marked with an ellipsis."""
     path = ""
     previous: int | str | None = None
     for part in loc:
@@ -54,7 +57,8 @@ def param_path(loc: tuple[int | str, ...]) -> str:
         elif _is_label(part, previous):
             continue
         else:
-            path += f".{part}" if path else part
+            name = part if len(part) <= _NAME_LIMIT else part[:_NAME_LIMIT] + "…"
+            path += f".{name}" if path else name
         previous = part
     return path
 
@@ -96,6 +100,11 @@ def _render(error: ErrorDetails) -> InvalidRequestError:
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     if kind == "json_invalid":
         return InvalidRequestError(_JSON_INVALID)
+    if not loc:  # the body itself: null, an array, a number...
+        return InvalidRequestError(
+            f"Invalid request body: it must be a JSON object, but got {_json_type(value)} instead.",
+            code="invalid_type",
+        )
     if kind in _CUSTOM_CODES and loc and loc[0] == "metadata":
         return InvalidRequestError(error["msg"], param="metadata", code=kind)
     if kind == "missing":

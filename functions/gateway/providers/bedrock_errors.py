@@ -4,14 +4,27 @@ Before the stream starts (the ``ConverseStream`` call and its first event) error
 throttling is a 429, a bad request a 400 with Bedrock's own message, missing model access a 400 that says
 what to enable. Once events have been delivered every failure is an ``UpstreamError``: the response is
 already under way, so the engine ends it with ``response.failed``.
+
+No message names an endpoint: botocore and urllib3 put the URL they were calling (a VPC endpoint, a private
+hostname) in their exception text, so transport failures get the gateway's own words (the detail goes to the
+log) and any URL in a service message is replaced.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from gateway.errors import (
@@ -51,11 +64,29 @@ _CONTEXT_TOO_LONG = (
     "maximum context",
 )
 """Phrases of Bedrock's validation messages when the prompt does not fit (wording varies by model)."""
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"'<>)]+", re.IGNORECASE)
+logger = logging.getLogger("gateway.providers.bedrock")
+
+
+def _scrub(message: str) -> str:
+    """``message`` without any URL in it."""
+    return _URL.sub("<endpoint>", message)
+
+
+def _transport_failure(exc: BaseException, *, started: bool) -> str:
+    """What a client is told about a connection-level failure, in words that name no host."""
+    logger.warning("Bedrock transport failure: %r", exc)
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return "Could not reach Bedrock: the connection failed."
+    if isinstance(exc, ReadTimeoutError):
+        return "Bedrock did not answer in time." if not started else "Bedrock stopped sending mid-stream."
+    kind = type(exc).__name__
+    return f"Could not reach Bedrock ({kind})." if not started else f"Bedrock stream broke off ({kind})."
 
 
 def _code_and_message(exc: ClientError) -> tuple[str, str]:
     error = exc.response.get("Error", {})
-    return error.get("Code", ""), error.get("Message", "") or str(exc)
+    return error.get("Code", ""), _scrub(error.get("Message", "") or str(exc))
 
 
 def _retry_after(exc: ClientError) -> str | None:
@@ -102,9 +133,9 @@ def map_api_errors(*, model: str, region: str) -> Iterator[None]:
         raise translate_client_error(exc, model=model, region=region) from exc
     except ParamValidationError as exc:
         # botocore checks types and ranges before sending; what it rejects came from the request.
-        raise InvalidRequestError(f"Bedrock cannot take this request: {exc}") from exc
+        raise InvalidRequestError(f"Bedrock cannot take this request: {_scrub(str(exc))}") from exc
     except BotoCoreError as exc:
-        raise UpstreamError(f"Could not reach Bedrock: {exc}") from exc
+        raise UpstreamError(_transport_failure(exc, started=False)) from exc
 
 
 @contextmanager
@@ -116,4 +147,4 @@ def map_stream_errors() -> Iterator[None]:
         code, message = _code_and_message(exc)
         raise UpstreamError(f"Bedrock stream failed ({code}): {message}") from exc
     except (BotoCoreError, Urllib3HTTPError, OSError) as exc:
-        raise UpstreamError(f"Bedrock stream broke off: {exc}") from exc
+        raise UpstreamError(_transport_failure(exc, started=True)) from exc

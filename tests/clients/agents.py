@@ -1,0 +1,141 @@
+"""Scripted models that react to what the gateway forwards, so a real agent loop can run against them.
+
+The task is always the same three steps, chosen from the conversation the upstream receives:
+
+1. the user's task arrives          -> call the shell tool (``exec_command``) with ``SHELL_COMMAND``;
+2. the shell tool's result arrives  -> edit ``notes.txt`` with ``PATCH`` through ``apply_patch``;
+3. the patch tool's result arrives  -> answer ``FINAL_TEXT``.
+
+A follow-up user message (``RESUME_PROMPT``, from ``codex exec resume``) is answered with how many tool
+results the forwarded history held, which proves the earlier turns reached the model. ``apply_patch`` is
+called as its own tool when the request offers one, else through the shell (``apply_patch <<'EOF'``), the way
+Codex's prompt tells models without the tool to use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.fakes import bedrock
+from tests.fakes import upstream as chat
+
+Json = dict[str, Any]
+
+SHELL_CALL = "call_shell_1"
+PATCH_CALL = "call_patch_1"
+SHELL_COMMAND = "printf 'shell ran\\n' > ran.txt && cat notes.txt"
+ORIGINAL = "status: draft\n"
+PATCHED = "status: patched by codex\n"
+PATCH = "*** Begin Patch\n*** Update File: notes.txt\n@@\n-status: draft\n+status: patched by codex\n*** End Patch\n"
+TASK_PROMPT = "Mark notes.txt as patched."
+FINAL_TEXT = "Done: notes.txt is marked as patched."
+RESUME_PROMPT = "What did you change?"
+
+
+def resume_answer(tool_results: int) -> str:
+    return f"Earlier I ran a command and patched notes.txt ({tool_results} tool results in history)."
+
+
+def _patch_call(tool_names: set[str]) -> tuple[str, str]:
+    """``(tool name, JSON arguments)`` for step 2."""
+    if "apply_patch" in tool_names:
+        return "apply_patch", json.dumps({"input": PATCH})
+    return "exec_command", json.dumps({"cmd": f"apply_patch <<'EOF'\n{PATCH}EOF\n"})
+
+
+def _step(last_tool_result: str | None, last_user_text: str, tool_results: int) -> str:
+    """``shell``, ``patch``, ``final`` or ``resume``."""
+    if last_tool_result == SHELL_CALL:
+        return "patch"
+    if last_tool_result == PATCH_CALL:
+        return "final"
+    return "resume" if RESUME_PROMPT in last_user_text and tool_results else "shell"
+
+
+# Chat Completions -------------------------------------------------------------------------------------------
+
+
+def _chat_text(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def _chunk(delta: Json, finish: str | None = None) -> Json:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"id": "chatcmpl-agent", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [choice]}
+
+
+def _chat_custom_call(call_id: str, name: str, text: str) -> chat.Reply:
+    """A streamed Chat Completions ``custom`` tool call (free-form input), as OpenAI sends it."""
+    head = {"index": 0, "id": call_id, "type": "custom", "custom": {"name": name, "input": ""}}
+    half = len(text) // 2
+    pieces = [{"index": 0, "custom": {"input": part}} for part in (text[:half], text[half:])]
+    chunks = [_chunk({"role": "assistant", "content": None}), _chunk({"tool_calls": [head]})]
+    chunks += [_chunk({"tool_calls": [piece]}) for piece in pieces]
+    return chat.Reply(chunks=[*chunks, _chunk({}, "tool_calls"), chat.usage_chunk()])
+
+
+def chat_agent(body: Json) -> chat.Reply:
+    messages = body.get("messages", [])
+    tool_results = sum(1 for m in messages if m.get("role") == "tool")
+    last = messages[-1] if messages else {}
+    last_result = last.get("tool_call_id") if last.get("role") == "tool" else None
+    last_user = next((_chat_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    tools = body.get("tools") or []
+    step = _step(last_result, last_user, tool_results)
+    if step == "shell":
+        return chat.tool_reply((SHELL_CALL, "exec_command", json.dumps({"cmd": SHELL_COMMAND})))
+    if step == "patch":
+        if any(t.get("type") == "custom" and t.get("custom", {}).get("name") == "apply_patch" for t in tools):
+            return _chat_custom_call(PATCH_CALL, "apply_patch", PATCH)
+        name, arguments = _patch_call({t.get("function", {}).get("name") for t in tools} - {None})
+        return chat.tool_reply((PATCH_CALL, name, arguments))
+    if step == "final":
+        return chat.text_reply(FINAL_TEXT)
+    return chat.text_reply(resume_answer(tool_results))
+
+
+# Bedrock Converse -------------------------------------------------------------------------------------------
+
+
+def _blocks(message: Json) -> list[Json]:
+    content = message.get("content") or []
+    return [block for block in content if isinstance(block, dict)]
+
+
+def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
+    messages = body.get("messages", [])
+    results = [b["toolResult"] for m in messages for b in _blocks(m) if "toolResult" in b]
+    last = messages[-1] if messages else {}
+    last_results = [b["toolResult"]["toolUseId"] for b in _blocks(last) if "toolResult" in b]
+    last_user = " ".join(b.get("text", "") for b in _blocks(last) if "text" in b) if last.get("role") == "user" else ""
+    tools = (body.get("toolConfig") or {}).get("tools") or []
+    tool_names = {t["toolSpec"]["name"] for t in tools if "toolSpec" in t}
+    step = _step(last_results[-1] if last_results else None, last_user, len(results))
+    if step in ("shell", "patch"):
+        call_id, (name, arguments) = (
+            (SHELL_CALL, ("exec_command", json.dumps({"cmd": SHELL_COMMAND})))
+            if step == "shell"
+            else (PATCH_CALL, _patch_call(tool_names))
+        )
+        middle = len(arguments) // 2
+        return bedrock.stream(
+            bedrock.message_start(),
+            bedrock.tool_use(0, call_id, name, arguments[:middle], arguments[middle:]),
+            bedrock.message_stop("tool_use"),
+            bedrock.metadata(),
+        )
+    text = FINAL_TEXT if step == "final" else resume_answer(len(results))
+    return bedrock.text_reply(text)
+
+
+class ChatAgentUpstream(chat.FakeUpstream):
+    """``FakeUpstream`` whose every request is answered by ``chat_agent`` (its queue is never used)."""
+
+    def respond(self, body: Json, headers: dict[str, str]) -> chat.Reply:
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+        return chat_agent(body)

@@ -7,7 +7,7 @@ INFRA_STAMP := $(VENV)/.installed-infra
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test unit lint fmt bench clean
+.PHONY: install run test unit lint fmt bench clients clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## Real clients (the Codex CLI, pinned in tests/clients/package-lock.json) against `make run`'s gateway.
+CLIENTS_STAMP := tests/clients/node_modules/.installed
+$(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clients: $(STAMP) $(CLIENTS_STAMP)
+	$(PY) -m pytest -m clients tests/clients
 
 ## Benchmarks: figures, never pass/fail (tests/bench/).
 bench: $(INFRA_STAMP)

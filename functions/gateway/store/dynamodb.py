@@ -18,6 +18,7 @@ from gateway.store.records import (
     INLINE_LIMIT,
     Item,
     blob_key,
+    blob_prefix,
     from_item,
     join_payload,
     payload_size,
@@ -134,12 +135,16 @@ class DynamoResponseStore(ConditionalWrites):
                 raise InvalidRequestError("Cannot delete an in-flight response.") from exc
             raise _not_found(response_id) from exc
         gone = reply.get("Attributes", {})
-        blobs = [gone["blob"]["S"]] if "blob" in gone else []
-        if gone.get("background", {}).get("BOOL", False) and gone.get("stream", {}).get("BOOL", False):
+        background = gone.get("background", {}).get("BOOL", False)
+        blobs = [gone["blob"]["S"]] if "blob" in gone and not background else []
+        if background and gone.get("stream", {}).get("BOOL", False):
             blobs += purge_events(self._client, self._table, tenant, response_id)
-        if self._blobs is not None:
-            for key in blobs:
-                self._blobs.delete(key)
+        if self._blobs is None:
+            return
+        for key in blobs:
+            self._blobs.delete(key)
+        if background:  # every rewrite of a background record stored its payload under its own key
+            self._blobs.delete_prefix(blob_prefix(tenant, thread, response_id))
 
     def _thread(self, tenant: str, thread: str) -> list[StoredResponse]:
         """Every live response of a thread: one Query, paginated only past 1 MB."""

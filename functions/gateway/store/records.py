@@ -71,9 +71,14 @@ def payload_size(item: Item) -> int:
 
 
 def blob_key(record: StoredResponse, version: str = "") -> str:
-    """Where the payload goes; a rewrite of a background record uses its own ``version`` (e.g. ``.a2``) so a
-    write that loses its condition never overwrites the blob the winning record points at."""
+    """Where the payload goes; a rewrite of a background record uses its own ``version`` (e.g.
+    ``.completed.2``) so a write that loses its condition never overwrites the blob the winning record points at."""
     return f"responses/{record.tenant}/{record.thread}/{record.id}{version}.json"
+
+
+def blob_prefix(tenant: str, thread: str, response_id: str) -> str:
+    """What every payload key of one response starts with, whatever its version (ids contain no dot)."""
+    return f"responses/{tenant}/{thread}/{response_id}."
 
 
 def split_payload(item: Item) -> tuple[Item, bytes]:

@@ -31,6 +31,14 @@ PATCH = "*** Begin Patch\n*** Update File: notes.txt\n@@\n-status: draft\n+statu
 TASK_PROMPT = "Mark notes.txt as patched."
 FINAL_TEXT = "Done: notes.txt is marked as patched."
 RESUME_PROMPT = "What did you change?"
+THINKING = "The task needs a look at the file, then a patch."
+"""Reasoning the scripted models emit before each tool call: Codex sends ``include:
+["reasoning.encrypted_content"]`` with ``store: false`` and echoes reasoning items back on the next turn."""
+
+
+def signature(call_id: str) -> str:
+    """The Bedrock reasoning signature sent with the reasoning before ``call_id``."""
+    return f"sig-{call_id}"
 
 
 def resume_answer(tool_results: int) -> str:
@@ -77,6 +85,12 @@ def _chat_custom_call(call_id: str, name: str, text: str) -> chat.Reply:
     return chat.Reply(chunks=[*chunks, _chunk({}, "tool_calls"), chat.usage_chunk()])
 
 
+def _thinking_first(reply: chat.Reply) -> chat.Reply:
+    """``reply`` with a ``reasoning_content`` delta right after the role chunk, as vLLM/DeepSeek send it."""
+    reply.chunks.insert(1, _chunk({"reasoning_content": THINKING}))
+    return reply
+
+
 def chat_agent(body: Json) -> chat.Reply:
     messages = body.get("messages", [])
     tool_results = sum(1 for m in messages if m.get("role") == "tool")
@@ -86,12 +100,12 @@ def chat_agent(body: Json) -> chat.Reply:
     tools = body.get("tools") or []
     step = _step(last_result, last_user, tool_results)
     if step == "shell":
-        return chat.tool_reply((SHELL_CALL, "exec_command", json.dumps({"cmd": SHELL_COMMAND})))
+        return _thinking_first(chat.tool_reply((SHELL_CALL, "exec_command", json.dumps({"cmd": SHELL_COMMAND}))))
     if step == "patch":
         if any(t.get("type") == "custom" and t.get("custom", {}).get("name") == "apply_patch" for t in tools):
-            return _chat_custom_call(PATCH_CALL, "apply_patch", PATCH)
+            return _thinking_first(_chat_custom_call(PATCH_CALL, "apply_patch", PATCH))
         name, arguments = _patch_call({t.get("function", {}).get("name") for t in tools} - {None})
-        return chat.tool_reply((PATCH_CALL, name, arguments))
+        return _thinking_first(chat.tool_reply((PATCH_CALL, name, arguments)))
     if step == "final":
         return chat.text_reply(FINAL_TEXT)
     return chat.text_reply(resume_answer(tool_results))
@@ -123,7 +137,8 @@ def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
         middle = len(arguments) // 2
         return bedrock.stream(
             bedrock.message_start(),
-            bedrock.tool_use(0, call_id, name, arguments[:middle], arguments[middle:]),
+            bedrock.reasoning(0, THINKING, signature=signature(call_id)),
+            bedrock.tool_use(1, call_id, name, arguments[:middle], arguments[middle:]),
             bedrock.message_stop("tool_use"),
             bedrock.metadata(),
         )

@@ -99,7 +99,8 @@ def assert_task_done(session: Session, stack: Stack, case: Case) -> None:
 
 
 def assert_forwarded(stack: Stack, case: Case) -> None:
-    """What reached the model: four calls to the right model, the shell's output in the second."""
+    """What reached the model: four calls to the right model, the shell's output (and, for Bedrock, the signed
+    reasoning before the call) in the second."""
     if case.route == "chat":
         sent = stack.upstream.requests
         assert [r["model"] for r in sent] == [case.model] * 4
@@ -113,6 +114,10 @@ def assert_forwarded(stack: Stack, case: Case) -> None:
         results = [b["toolResult"] for m in messages for b in m["content"] if "toolResult" in b]
         assert [r["toolUseId"] for r in results] == [agents.SHELL_CALL]
         assert "status: draft" in str(results[0]["content"])
+        # Claude's signed thinking made the round trip through Codex (store: false, encrypted_content)
+        [turn] = [m for m in messages if m["role"] == "assistant"]
+        thinking = [b["reasoningContent"]["reasoningText"] for b in turn["content"] if "reasoningContent" in b]
+        assert thinking == [{"text": agents.THINKING, "signature": agents.signature(agents.SHELL_CALL)}]
 
 
 def _strict(case: Case) -> Any:

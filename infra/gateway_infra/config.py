@@ -114,7 +114,13 @@ PROD = StageConfig(
 
 
 def app_environment(
-    config: StageConfig, *, table_name: str, queue_url: str, payload_bucket: str, provider_secret_id: str
+    config: StageConfig,
+    *,
+    table_name: str,
+    queue_url: str,
+    payload_bucket: str,
+    provider_secret_id: str,
+    sealing_secret_id: str,
 ) -> dict[str, str]:
     """The ``RESPONSES_*`` variables every function gets (and ``make invoke`` sets against moto).
 
@@ -126,6 +132,7 @@ def app_environment(
         "RESPONSES_QUEUE_URL": queue_url,
         "RESPONSES_PAYLOAD_BUCKET": payload_bucket,
         "RESPONSES_PROVIDER_SECRET_ID": provider_secret_id,
+        "RESPONSES_SEALING_SECRET_ID": sealing_secret_id,
         "RESPONSES_TTL_DAYS": str(config.ttl_days),
         # The worker spends the last delivery on failing the job, so it must know where SQS stops.
         "RESPONSES_WORKER_MAX_RECEIVES": str(MAX_RECEIVES),

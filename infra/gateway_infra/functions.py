@@ -27,6 +27,7 @@ from gateway_infra.config import (
 from gateway_infra.nag import acknowledge
 from gateway_infra.provider_keys import ProviderKeys
 from gateway_infra.queue import JobQueue
+from gateway_infra.sealing_keys import SealingKeys
 from gateway_infra.storage import Storage
 
 STREAM_HANDLER = "gateway/handlers/run.sh"
@@ -64,6 +65,7 @@ class GatewayFunctions(Construct):
         storage: Storage,
         jobs: JobQueue,
         provider_keys: ProviderKeys,
+        sealing_keys: SealingKeys,
     ) -> None:
         super().__init__(scope, construct_id)
         if not config.asset_path.exists():
@@ -76,6 +78,7 @@ class GatewayFunctions(Construct):
             queue_url=jobs.queue.queue_url,
             payload_bucket=storage.bucket.bucket_name,
             provider_secret_id=provider_keys.secret.secret_arn,
+            sealing_secret_id=sealing_keys.secret.secret_arn,
         )
         region = Stack.of(self).region
         web_adapter = lambda_.LayerVersion.from_layer_version_arn(
@@ -115,10 +118,12 @@ class GatewayFunctions(Construct):
         )
 
         # Every function runs the same app, and any route may reach a provider (creating, counting input
-        # tokens, running a background job), so all three get the app's data and provider access. Only the
-        # streaming function creates responses, so only it may enqueue background jobs.
+        # tokens, running a background job), so all three get the app's data and provider access, and the sealing
+        # keys (any of them may open encrypted_content from input or seal it into output). Only the streaming
+        # function creates responses, so only it may enqueue background jobs.
         for function in self.all:
             self._grant_app_access(function, storage=storage, provider_keys=provider_keys)
+            sealing_keys.secret.grant_read(function)
         jobs.queue.grant_send_messages(self.api_stream)
 
     @property

@@ -13,6 +13,7 @@ from gateway_infra.functions import GatewayFunctions
 from gateway_infra.monitoring import Monitoring
 from gateway_infra.provider_keys import ProviderKeys
 from gateway_infra.queue import JobQueue
+from gateway_infra.sealing_keys import SealingKeys
 from gateway_infra.storage import Storage
 
 
@@ -27,6 +28,7 @@ class GatewayStack(Stack):
         self.storage = Storage(self, "Storage", config=config)
         self.jobs = JobQueue(self, "Jobs", config=config)
         self.provider_keys = ProviderKeys(self, "ProviderKeys", config=config)
+        self.sealing_keys = SealingKeys(self, "SealingKeys", config=config)
         self.functions = GatewayFunctions(
             self,
             "Functions",
@@ -34,6 +36,7 @@ class GatewayStack(Stack):
             storage=self.storage,
             jobs=self.jobs,
             provider_keys=self.provider_keys,
+            sealing_keys=self.sealing_keys,
         )
         self.api = GatewayApi(self, "Api", config=config, functions=self.functions)
         self.monitoring = Monitoring(
@@ -53,5 +56,11 @@ class GatewayStack(Stack):
             "ProviderSecretName",
             value=self.provider_keys.secret.secret_name,
             description='Put upstream keys here as a JSON object, e.g. {"OPENAI_API_KEY": "..."}',
+        )
+        CfnOutput(
+            self,
+            "SealingSecretName",
+            value=self.sealing_keys.secret.secret_name,
+            description='Keys sealing encrypted_content, {"keys": "<current>,<previous>"}: see the README to rotate',
         )
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

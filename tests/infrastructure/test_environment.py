@@ -62,10 +62,14 @@ def test_environment_names_the_stacks_own_resources(stage: Synthesized) -> None:
         "RESPONSES_QUEUE_URL": "AWS::SQS::Queue",
         "RESPONSES_PAYLOAD_BUCKET": "AWS::S3::Bucket",
         "RESPONSES_PROVIDER_SECRET_ID": "AWS::SecretsManager::Secret",
+        "RESPONSES_SEALING_SECRET_ID": "AWS::SecretsManager::Secret",
     }
     for name, resource_type in expected_types.items():
         [target] = references(variables[name])
         assert resources[target]["Type"] == resource_type, name
+    assert references(variables["RESPONSES_SEALING_SECRET_ID"]) == {
+        stage.logical_id("AWS::SecretsManager::Secret", "SealingKeys")
+    }
     [queue] = references(variables["RESPONSES_QUEUE_URL"])
     assert "RedrivePolicy" in resources[queue]["Properties"]  # jobs go to the jobs queue, not the DLQ
 
@@ -87,6 +91,7 @@ def test_settings_load_the_deployed_environment(stage: Synthesized, monkeypatch:
     assert settings.worker_max_receives == MAX_RECEIVES
     assert settings.port == int(WEB_ADAPTER_ENVIRONMENT["AWS_LWA_PORT"])  # uvicorn listens where LWA forwards
     assert not settings.api_keys, "deployed stacks use hashed keys in DynamoDB, never static ones"
+    assert settings.sealing_secret_id and not settings.sealing_keys, "deployed keys come from the secret only"
 
 
 def test_worker_fails_a_job_on_the_delivery_before_sqs_dead_letters_it(stage: Synthesized) -> None:

@@ -1,9 +1,10 @@
 """``make invoke EVENT=events/<name>.json``: one event through the real handler, against in-process moto.
 
 API Gateway REST proxy events go to the Mangum handler, SQS events to the worker handler. moto holds what the
-stack creates (table, jobs queue, payload bucket, an empty provider-keys secret) and the process gets the
-deployed functions' environment, plus a static API key matching the events' ``Authorization`` header. Nothing
-else is faked: a create reaches whatever upstream ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` (or Bedrock) names.
+stack creates (table, jobs queue, payload bucket, an empty provider-keys secret, a sealing-keys secret) and the
+process gets the deployed functions' environment, plus a static API key matching the events' ``Authorization``
+header. Nothing else is faked: a create reaches whatever upstream ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` (or
+Bedrock) names.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import importlib
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,8 +70,10 @@ def provision() -> dict[str, str]:
     create_table(boto3.client("dynamodb", region_name=_REGION), table)
     queue_url = boto3.client("sqs", region_name=_REGION).create_queue(QueueName="responses-jobs")["QueueUrl"]
     boto3.client("s3", region_name=_REGION).create_bucket(Bucket="responses-payloads")
-    secret = boto3.client("secretsmanager", region_name=_REGION).create_secret(
-        Name="responses-provider-keys", SecretString="{}"
+    secretsmanager = boto3.client("secretsmanager", region_name=_REGION)
+    secret = secretsmanager.create_secret(Name="responses-provider-keys", SecretString="{}")
+    sealing = secretsmanager.create_secret(
+        Name="responses-sealing-keys", SecretString=json.dumps({"keys": secrets.token_urlsafe(48)})
     )
     return app_environment(
         DEV,
@@ -77,6 +81,7 @@ def provision() -> dict[str, str]:
         queue_url=queue_url,
         payload_bucket="responses-payloads",
         provider_secret_id=secret["ARN"],
+        sealing_secret_id=sealing["ARN"],
     )
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from gateway.dev.server import use_local_sealing_key
 from gateway.domain.sealing import REASONING, InvalidEncryptedContentError, Sealer
 from gateway.sealing_keys import SealerLoader, SealingNotConfiguredError, build_sealer, parse_keys
 from gateway.settings import Settings
@@ -131,3 +134,30 @@ def test_the_loader_tries_again_after_a_failure() -> None:
 def test_parse_keys_keeps_order_and_drops_blanks() -> None:
     assert parse_keys(f"{CURRENT},,{PREVIOUS}\n") == [CURRENT.encode(), PREVIOUS.encode()]
     assert parse_keys("") == []
+
+
+def test_make_run_keeps_one_private_key_across_restarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no configured keys (set empty so monkeypatch restores what the function writes)
+    monkeypatch.setenv("RESPONSES_SEALING_KEYS", "")
+    path = tmp_path / ".local" / "sealing.key"
+
+    # WHEN `make run` starts, seals something, and starts again
+    assert use_local_sealing_key(path) == str(path)
+    token = build_sealer(Settings()).seal(TENANT, REASONING, b"state")
+    monkeypatch.setenv("RESPONSES_SEALING_KEYS", "")
+    use_local_sealing_key(path)
+
+    # THEN the restarted server opens it, and only the owner may read the key file
+    assert build_sealer(Settings()).open(TENANT, REASONING, token) == b"state"
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_make_run_uses_configured_keys_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "sealing.key"
+    monkeypatch.setenv("RESPONSES_SEALING_KEYS", CURRENT)
+
+    assert use_local_sealing_key(path) == "RESPONSES_SEALING_KEYS"
+    monkeypatch.setenv("RESPONSES_SEALING_SECRET_ID", "sealing")
+    assert use_local_sealing_key(path) == "secret sealing"
+    assert not path.exists()
+    assert os.environ["RESPONSES_SEALING_KEYS"] == CURRENT

@@ -23,9 +23,12 @@ import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
+from gateway.domain.tools import build_toolset
+from gateway.domain.transcript import to_upstream
 from gateway.providers.base import ModelRequest, ProviderEvent, ProviderStream
 from gateway.providers.bedrock import BedrockConverseProvider
-from gateway.schemas.items import ContextItem, InputText, ItemReference, Message
+from gateway.schemas.items import InputText, ItemReference, Message
+from gateway.schemas.tool_items import ContextItem
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings
 
@@ -238,7 +241,8 @@ def make_request(model: str = CLAUDE, **body: Any) -> ModelRequest:
         items.append(Message(role="user", content=[InputText(text=params.input)]))
     elif params.input is not None:
         items.extend(item for item in params.input if not isinstance(item, ItemReference))
-    return ModelRequest(model=model, instructions=params.instructions, items=items, params=params)
+    tools = build_toolset(params, items, refuse_hosted=False)
+    return ModelRequest(model, params.instructions, to_upstream(items), params, tools)
 
 
 async def collect(opened: ProviderStream) -> list[ProviderEvent]:

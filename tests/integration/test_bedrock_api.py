@@ -102,7 +102,7 @@ def test_streamed_event_sequence(api: TestClient, bedrock: FakeBedrock) -> None:
 
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
     assert events[0]["type"] == "response.created" and events[1]["type"] == "response.in_progress"
-    assert events[0]["response"]["output"] == [] and events[0]["response"]["usage"] is None
+    assert events[0]["response"]["output"] == [] and "usage" not in events[0]["response"]
     assert [event["type"] for event in events] == TEXT_EVENTS
     grouped = by_type(events)
     joined = "".join(delta["delta"] for delta in grouped["response.output_text.delta"])
@@ -260,7 +260,8 @@ def test_reasoning_signature_round_trips_through_storage(api: TestClient, bedroc
     first = create(api, input="Weather?", tools=[WEATHER], reasoning={"effort": "low"})
     reasoning_item = first["output"][0]
     assert reasoning_item["type"] == "reasoning" and reasoning_item["id"].startswith("rs_")
-    assert reasoning_item["summary"] == [{"type": "summary_text", "text": "The user wants weather."}]
+    assert reasoning_item["content"] == [{"type": "reasoning_text", "text": "The user wants weather."}]
+    assert reasoning_item["summary"] == []
     assert reasoning_item.get("encrypted_content") is None  # not asked for
 
     # WHEN the conversation continues with previous_response_id

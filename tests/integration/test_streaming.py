@@ -19,7 +19,7 @@ def test_sequence_and_lifecycle(client: TestClient, upstream: FakeUpstream) -> N
     created, in_progress = events[0], events[1]
     assert created["type"] == "response.created" and in_progress["type"] == "response.in_progress"
     assert created["response"]["status"] == "in_progress"
-    assert created["response"]["output"] == [] and created["response"]["usage"] is None
+    assert created["response"]["output"] == [] and "usage" not in created["response"]
     terminal = [event for event in events if event["type"] in TERMINAL]
     assert terminal == [events[-1]] and events[-1]["type"] == "response.completed"
     assert [event["type"] for event in events] == TEXT_EVENTS
@@ -70,10 +70,13 @@ def test_reasoning_then_text(client: TestClient, upstream: FakeUpstream) -> None
 
     items = [event["item"] for event in by_type(events)["response.output_item.done"]]
     assert [item["type"] for item in items] == ["reasoning", "message"]
-    assert items[0]["summary"] == [{"type": "summary_text", "text": "Let me think."}]
+    # upstream reasoning is the item's content, not a summary (RESPONSES_2026.md §4)
+    assert items[0]["content"] == [{"type": "reasoning_text", "text": "Let me think."}]
+    assert items[0]["summary"] == [] and items[0]["status"] == "completed"
     assert [event["output_index"] for event in by_type(events)["response.output_item.added"]] == [0, 1]
-    summary = "".join(e["delta"] for e in by_type(events)["response.reasoning_summary_text.delta"])
-    assert summary == "Let me think."
+    text = "".join(e["delta"] for e in by_type(events)["response.reasoning_text.delta"])
+    assert text == "Let me think." == by_type(events)["response.reasoning_text.done"][0]["text"]
+    assert "response.reasoning_summary_text.delta" not in by_type(events)
 
 
 def test_incomplete_when_cut_off(client: TestClient, upstream: FakeUpstream) -> None:

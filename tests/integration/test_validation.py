@@ -37,7 +37,7 @@ def error_of(client: TestClient, body: Any, status: int = 400) -> dict[str, Any]
         ({"service_tier": "gold"}, "service_tier", "invalid_value"),
         ({"include": ["nope"]}, "include[0]", "invalid_value"),
         ({"input": 5}, "input", "invalid_type"),
-        ({"input": [{"type": "web_search_call", "id": "x"}]}, "input[0]", "invalid_value"),
+        ({"input": [{"type": "telepathy_call", "id": "x"}]}, "input[0]", "invalid_value"),
         ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role", "invalid_value"),
         (
             {"input": [{"type": "function_call_output", "output": "x"}]},
@@ -127,7 +127,6 @@ def test_background_needs_store(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
         ({"tool_choice": {"type": "file_search"}}, "tool_choice"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt"),
         ({"conversation": "conv_1"}, "conversation"),

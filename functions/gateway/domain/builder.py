@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
+from gateway.domain.calls import ID_PREFIX, CallItem, call_item, custom_input
 from gateway.domain.ids import new_id, now
+from gateway.domain.tools import ToolSet, UpstreamTool
 from gateway.providers.base import (
     Finish,
     FinishReason,
@@ -27,28 +29,21 @@ from gateway.providers.base import (
 )
 from gateway.schemas.events import (
     ContentPartEvent,
+    CustomToolCallInputDeltaEvent,
+    CustomToolCallInputDoneEvent,
     FunctionCallArgumentsDeltaEvent,
     FunctionCallArgumentsDoneEvent,
     OutputItemEvent,
     OutputTextDeltaEvent,
     OutputTextDoneEvent,
-    ReasoningSummaryPartEvent,
-    ReasoningSummaryTextDeltaEvent,
-    ReasoningSummaryTextDoneEvent,
+    ReasoningTextDeltaEvent,
+    ReasoningTextDoneEvent,
     RefusalDeltaEvent,
     RefusalDoneEvent,
     ResponseLifecycleEvent,
     StreamEvent,
 )
-from gateway.schemas.items import (
-    FunctionCall,
-    Message,
-    OutputItem,
-    OutputText,
-    Reasoning,
-    Refusal,
-    SummaryText,
-)
+from gateway.schemas.items import FunctionCall, Message, OutputText, Reasoning, ReasoningText, Refusal
 from gateway.schemas.responses import (
     IncompleteDetails,
     InputTokensDetails,
@@ -57,6 +52,7 @@ from gateway.schemas.responses import (
     ResponseError,
     ResponseUsage,
 )
+from gateway.schemas.tool_items import CustomToolCall, OutputItem
 
 ItemState = Literal["completed", "incomplete"]
 PartKind = Literal["text", "refusal"]
@@ -77,7 +73,17 @@ class _OpenCall:
     id: str
     call_id: str
     name: str
+    tool: UpstreamTool | None
+    """What the upstream function stands for; None for a name the request never declared."""
     chunks: list[str] = field(default_factory=list)
+    announced: bool = True
+    """``output_item.added`` was sent (built-ins announce themselves only once their arguments are complete)."""
+    sent_input: str = ""
+    """The custom tool input streamed so far."""
+
+    @property
+    def kind(self) -> str:
+        return self.tool.kind if self.tool is not None else "function"
 
 
 @dataclass(slots=True)
@@ -85,7 +91,7 @@ class _OpenReasoning:
     index: int
     id: str
     chunks: list[str] = field(default_factory=list)
-    has_summary: bool = False
+    has_text: bool = False
     encrypted_content: str | None = None
 
 
@@ -98,10 +104,18 @@ class ResponseBuilder:
     """One response's output under construction. Methods return the stream events they caused, in order."""
 
     def __init__(
-        self, shell: Response, thread: str, *, emit: bool = True, obfuscate: bool = True, reveal: bool = False
+        self,
+        shell: Response,
+        thread: str,
+        *,
+        tools: ToolSet | None = None,
+        emit: bool = True,
+        obfuscate: bool = True,
+        reveal: bool = False,
     ) -> None:
         self._shell = shell
         self._thread = thread
+        self._tools = tools or ToolSet()
         self._emit = emit
         self._obfuscate = obfuscate and emit
         self._reveal = reveal
@@ -289,15 +303,33 @@ class ResponseBuilder:
         self._item_event("response.output_item.done", message.index, item)
         self._message = None
 
-    # function calls --------------------------------------------------------------------------------------
+    # tool calls ----------------------------------------------------------------------------------------
 
     def _open_call(self, index: int, call_id: str, name: str) -> _OpenCall:
-        call = _OpenCall(index=len(self._output), id=new_id("fc", self._thread), call_id=call_id, name=name)
+        tool = self._tools.lookup(name)
+        kind = tool.kind if tool is not None else "function"
+        call = _OpenCall(
+            index=len(self._output),
+            id=new_id(ID_PREFIX[kind], self._thread),
+            call_id=call_id,
+            name=name,
+            tool=tool,
+            announced=kind in ("function", "custom"),
+        )
         self._output.append(None)
         self._calls[index] = call
-        item = FunctionCall(id=call.id, call_id=call_id, name=name, arguments="", status="in_progress")
-        self._item_event("response.output_item.added", call.index, item)
+        if call.announced:
+            self._item_event("response.output_item.added", call.index, self._call_item(call, "", "in_progress"))
         return call
+
+    def _call_item(self, call: _OpenCall, arguments: str, state: ItemState | Literal["in_progress"]) -> CallItem:
+        if call.kind == "custom":
+            text = call.sent_input if state == "in_progress" else custom_input(arguments, partial=False)
+            assert call.tool is not None
+            return CustomToolCall(
+                id=call.id, call_id=call.call_id, name=call.tool.client_name, input=text, namespace=call.tool.namespace
+            )
+        return call_item(call.tool, call.id, call.call_id, call.name, arguments, state)
 
     def _call_delta(self, index: int, delta: str) -> None:
         call = self._calls.get(index)
@@ -308,7 +340,9 @@ class ResponseBuilder:
         if not delta:
             return
         call.chunks.append(delta)
-        if self._emit:
+        if not self._emit:
+            return
+        if call.kind == "function":
             self._push(
                 FunctionCallArgumentsDeltaEvent.model_construct(
                     sequence_number=self._next(),
@@ -318,26 +352,51 @@ class ResponseBuilder:
                     obfuscation=_padding(delta) if self._obfuscate else None,
                 )
             )
+        elif call.kind == "custom":
+            self._custom_delta(call, custom_input("".join(call.chunks), partial=True))
+
+    def _custom_delta(self, call: _OpenCall, text: str) -> None:
+        """Stream the new end of the decoded input; a partial decode that is not an extension waits for the end."""
+        if len(text) <= len(call.sent_input) or not text.startswith(call.sent_input):
+            return
+        self._push(
+            CustomToolCallInputDeltaEvent(
+                sequence_number=self._next(),
+                item_id=call.id,
+                output_index=call.index,
+                delta=text[len(call.sent_input) :],
+            )
+        )
+        call.sent_input = text
 
     def _close_calls(self, state: ItemState) -> None:
         for call in sorted(self._calls.values(), key=lambda open_call: open_call.index):
             arguments = "".join(call.chunks)
-            if self._emit:
+            item = self._call_item(call, arguments, state)
+            if not call.announced:
+                self._item_event("response.output_item.added", call.index, item)
+            if self._emit and isinstance(item, FunctionCall):
                 self._push(
                     FunctionCallArgumentsDoneEvent(
                         sequence_number=self._next(),
                         item_id=call.id,
                         output_index=call.index,
-                        name=call.name,
+                        name=item.name,
                         arguments=arguments,
                     )
                 )
-            item = FunctionCall(id=call.id, call_id=call.call_id, name=call.name, arguments=arguments, status=state)
+            elif self._emit and isinstance(item, CustomToolCall):
+                self._custom_delta(call, item.input)
+                self._push(
+                    CustomToolCallInputDoneEvent(
+                        sequence_number=self._next(), item_id=call.id, output_index=call.index, input=item.input
+                    )
+                )
             self._output[call.index] = item
             self._item_event("response.output_item.done", call.index, item)
         self._calls.clear()
 
-    # reasoning -------------------------------------------------------------------------------------------
+    # reasoning -----------------------------------------------------------------------------------------
 
     def _open_reasoning(self) -> _OpenReasoning:
         if self._reasoning is not None:
@@ -347,48 +406,48 @@ class ResponseBuilder:
         reasoning = _OpenReasoning(index=len(self._output), id=new_id("rs", self._thread))
         self._output.append(None)
         self._reasoning = reasoning
-        self._item_event("response.output_item.added", reasoning.index, Reasoning(id=reasoning.id))
+        item = Reasoning(id=reasoning.id, status="in_progress")
+        self._item_event("response.output_item.added", reasoning.index, item)
         return reasoning
 
     def _reasoning_delta(self, delta: str) -> None:
         if not delta:
             return
         reasoning = self._open_reasoning()
-        if not reasoning.has_summary:
-            reasoning.has_summary = True
-            self._summary_part_event("response.reasoning_summary_part.added", reasoning, "")
+        if not reasoning.has_text:
+            reasoning.has_text = True
+            self._reasoning_part_event("response.content_part.added", reasoning, "")
         reasoning.chunks.append(delta)
         if self._emit:
             self._push(
-                ReasoningSummaryTextDeltaEvent.model_construct(
+                ReasoningTextDeltaEvent.model_construct(
                     sequence_number=self._next(),
                     item_id=reasoning.id,
                     output_index=reasoning.index,
-                    summary_index=0,
+                    content_index=0,
                     delta=delta,
-                    obfuscation=_padding(delta) if self._obfuscate else None,
                 )
             )
 
-    def _close_reasoning(self) -> None:
+    def _close_reasoning(self, state: ItemState = "completed") -> None:
         reasoning = self._reasoning
         if reasoning is None:
             return
-        summary: list[SummaryText] = []
-        if reasoning.has_summary:
+        content: list[ReasoningText] | None = None
+        if reasoning.has_text:
             text = "".join(reasoning.chunks)
             self._push_lazy(
-                lambda: ReasoningSummaryTextDoneEvent(
+                lambda: ReasoningTextDoneEvent(
                     sequence_number=self._next(),
                     item_id=reasoning.id,
                     output_index=reasoning.index,
-                    summary_index=0,
+                    content_index=0,
                     text=text,
                 )
             )
-            self._summary_part_event("response.reasoning_summary_part.done", reasoning, text)
-            summary.append(SummaryText(text=text))
-        item = Reasoning(id=reasoning.id, summary=summary, encrypted_content=reasoning.encrypted_content)
+            self._reasoning_part_event("response.content_part.done", reasoning, text)
+            content = [ReasoningText(text=text)]
+        item = Reasoning(id=reasoning.id, content=content, encrypted_content=reasoning.encrypted_content, status=state)
         self._output[reasoning.index] = item
         self._item_event("response.output_item.done", reasoning.index, item)
         self._reasoning = None
@@ -396,7 +455,7 @@ class ResponseBuilder:
     # assembly --------------------------------------------------------------------------------------------
 
     def _close_all(self, state: ItemState) -> None:
-        self._close_reasoning()
+        self._close_reasoning(state)
         self._close_message(state)
         self._close_calls(state)
 
@@ -476,16 +535,16 @@ class ResponseBuilder:
                 )
             )
 
-    def _summary_part_event(self, kind: str, reasoning: _OpenReasoning, text: str) -> None:
+    def _reasoning_part_event(self, kind: str, reasoning: _OpenReasoning, text: str) -> None:
         if self._emit:
             self._push(
-                ReasoningSummaryPartEvent(
+                ContentPartEvent(
                     type=kind,
                     sequence_number=self._next(),
                     item_id=reasoning.id,
                     output_index=reasoning.index,
-                    summary_index=0,
-                    part=SummaryText(text=text),
+                    content_index=0,
+                    part=ReasoningText(text=text),
                 )
             )
 

@@ -5,25 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from gateway.domain.ids import new_id
-from gateway.errors import InvalidRequestError, NotFoundError
-from gateway.schemas.items import (
-    ContentPart,
-    ContextItem,
-    FunctionCall,
-    FunctionCallOutput,
-    InputItem,
-    InputText,
-    ItemReference,
-    Message,
-    OutputText,
-)
+from gateway.errors import NotFoundError
+from gateway.schemas.items import ContentPart, InputText, ItemReference, Message, OutputText
+from gateway.schemas.tool_items import ContextItem, InputItem
 
 _PREFIX: Mapping[str, str] = {
     "message": "msg",
     "function_call": "fc",
     "function_call_output": "fco",
     "reasoning": "rs",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "local_shell_call": "lsh",
+    "shell_call": "sh",
+    "shell_call_output": "sho",
+    "apply_patch_call": "apc",
+    "apply_patch_call_output": "apco",
+    "tool_search_call": "tsc",
+    "tool_search_output": "tso",
+    "additional_tools": "at",
 }
+"""Id prefixes of items the gateway names (an item a client sends without an id gets one on storing)."""
 
 
 def referenced_ids(raw: str | list[InputItem] | None) -> list[str]:
@@ -48,8 +50,9 @@ def normalize_input(
             continue
         if isinstance(item, Message) and isinstance(item.content, str):
             item = item.model_copy(update={"content": _parts_of(item.role, item.content)})
-        if item.id is None:
-            item = item.model_copy(update={"id": new_id(_PREFIX[item.type], thread)})
+        prefix = _PREFIX.get(item.type)
+        if item.id is None and prefix is not None:
+            item = item.model_copy(update={"id": new_id(prefix, thread)})
         items.append(item)
     return items
 
@@ -67,21 +70,6 @@ def _resolve(item_id: str, referenced: Mapping[str, ContextItem]) -> ContextItem
             param="input",
         )
     return found
-
-
-def check_tool_pairing(history: Sequence[ContextItem], new_items: Sequence[ContextItem]) -> None:
-    """Every output answers a known call, and every call in the context has its output."""
-    everything = [*history, *new_items]
-    calls = {item.call_id for item in everything if isinstance(item, FunctionCall)}
-    outputs = {item.call_id for item in everything if isinstance(item, FunctionCallOutput)}
-    for item in new_items:
-        if isinstance(item, FunctionCallOutput) and item.call_id not in calls:
-            raise InvalidRequestError(
-                f"No tool call found for function call output with call_id {item.call_id}.", param="input"
-            )
-    for item in everything:
-        if isinstance(item, FunctionCall) and item.call_id not in outputs:
-            raise InvalidRequestError(f"No tool output found for function call {item.call_id}.", param="input")
 
 
 def droppable_prefix(items: Sequence[ContextItem], protected_from: int) -> Iterable[int]:

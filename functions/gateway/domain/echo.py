@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.ids import now
-from gateway.schemas.requests import FunctionTool, ResponseCreateParams
+from gateway.domain.tools import effective_strict
+from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response, ResponseStatus
+from gateway.schemas.tools import FunctionTool, Tool
 
 
 def response_shell(params: ResponseCreateParams, response_id: str, status: ResponseStatus) -> Response:
@@ -33,12 +35,14 @@ def response_shell(params: ResponseCreateParams, response_id: str, status: Respo
         service_tier=params.service_tier if params.service_tier not in (None, "auto") else "default",
         store=params.store,
         temperature=1.0 if params.temperature is None else params.temperature,
+        presence_penalty=params.presence_penalty or 0.0,
+        frequency_penalty=params.frequency_penalty or 0.0,
         text={
             "format": text.format.model_dump(by_alias=True, exclude_none=True) if text else {"type": "text"},
             "verbosity": (text.verbosity if text else None) or "medium",
         },
         tool_choice=_tool_choice(params),
-        tools=[_tool(tool) for tool in params.tools if isinstance(tool, FunctionTool)],
+        tools=[_tool(tool) for tool in params.tools],
         top_logprobs=params.top_logprobs or 0,
         top_p=1.0 if params.top_p is None else params.top_p,
         truncation=params.truncation,
@@ -47,13 +51,16 @@ def response_shell(params: ResponseCreateParams, response_id: str, status: Respo
     )
 
 
-def _tool(tool: FunctionTool) -> dict[str, Any]:
+def _tool(tool: Tool) -> dict[str, Any]:
+    """Each tool as the client declared it; a function's ``strict`` as the gateway applies it."""
+    if not isinstance(tool, FunctionTool):
+        return tool.model_dump(mode="json", exclude_none=True)
     return {
         "type": "function",
         "name": tool.name,
         "description": tool.description,
         "parameters": tool.parameters,
-        "strict": tool.strict is not False,
+        "strict": effective_strict(tool),
     }
 
 

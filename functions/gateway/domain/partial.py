@@ -12,11 +12,13 @@ from typing import Any
 
 from gateway.schemas.events import (
     ContentPartEvent,
+    CustomToolCallInputDeltaEvent,
     FunctionCallArgumentsDeltaEvent,
     OutputItemEvent,
     OutputTextDeltaEvent,
     ReasoningSummaryPartEvent,
     ReasoningSummaryTextDeltaEvent,
+    ReasoningTextDeltaEvent,
     RefusalDeltaEvent,
     StreamEvent,
 )
@@ -41,6 +43,11 @@ class PartialOutput:
             case FunctionCallArgumentsDeltaEvent():
                 item = self._items.setdefault(event.output_index, {})
                 item["arguments"] = item.get("arguments", "") + event.delta
+            case CustomToolCallInputDeltaEvent():
+                item = self._items.setdefault(event.output_index, {})
+                item["input"] = item.get("input", "") + event.delta
+            case ReasoningTextDeltaEvent():
+                self._append(event.output_index, "content", event.content_index, "text", event.delta)
             case OutputTextDeltaEvent():
                 self._append(event.output_index, "content", event.content_index, "text", event.delta)
             case RefusalDeltaEvent():

@@ -15,12 +15,15 @@ import anyio.to_thread
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
-from gateway.errors import ContextLengthExceededError, GatewayError, UpstreamError
+from gateway.domain.tools import ToolSet
+from gateway.domain.transcript import to_upstream
+from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
 from gateway.providers.base import ModelRequest, Provider, ProviderStream
+from gateway.providers.token_count import TokenCounter
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.items import ContextItem
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
+from gateway.schemas.tool_items import ContextItem
 from gateway.store.base import ResponseStore, StoredResponse, dump_items
 
 P = ParamSpec("P")
@@ -50,6 +53,7 @@ class Run:
     input_items: list[ContextItem]
     store: ResponseStore
     ttl_seconds: int
+    tools: ToolSet = field(default_factory=ToolSet)
     settle: Settle | None = None
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
     _stream: ProviderStream | None = field(default=None, init=False)
@@ -61,12 +65,13 @@ class Run:
 
     async def open(self) -> None:
         """Start the upstream call. Client errors (4xx, 429) raise here, before any event is sent."""
-        items = [*self.history, *self.input_items]
-        protect = protected_tail_start(items, len(self.input_items), chained=bool(self.history))
+        history, new = to_upstream(self.history), to_upstream(self.input_items)
+        items = [*history, *new]
+        protect = protected_tail_start(items, len(new), chained=bool(history))
         cuts = iter(droppable_prefix(items, protect) if self.params.truncation == "auto" else ())
         start = 0
         while True:
-            request = ModelRequest(self.model, self.params.instructions, items[start:], self.params)
+            request = ModelRequest(self.model, self.params.instructions, items[start:], self.params, self.tools)
             try:
                 self._stream = await self.provider.open(request)
                 return
@@ -78,6 +83,16 @@ class Run:
             except UpstreamError as exc:
                 self._open_error = exc
                 return
+
+    async def count_input_tokens(self) -> int:
+        """The input ``open`` would send first, counted by the provider (``POST /v1/responses/input_tokens``).
+
+        Built exactly as ``open`` builds its first attempt: keep the two in step."""
+        if not isinstance(self.provider, TokenCounter):
+            raise InvalidRequestError(f"Counting input tokens is not supported for the model '{self.params.model}'.")
+        items = [*to_upstream(self.history), *to_upstream(self.input_items)]
+        request = ModelRequest(self.model, self.params.instructions, items, self.params, self.tools)
+        return await self.provider.count_input_tokens(request)
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         """The full event sequence, ``response.created`` to one terminal event.
@@ -111,7 +126,9 @@ class Run:
     def _builder(self, *, emit: bool) -> ResponseBuilder:
         options = self.params.stream_options
         obfuscate = options is None or options.include_obfuscation is not False
-        return ResponseBuilder(self.shell, self.thread, emit=emit, obfuscate=obfuscate, reveal=self.reveal)
+        return ResponseBuilder(
+            self.shell, self.thread, tools=self.tools, emit=emit, obfuscate=obfuscate, reveal=self.reveal
+        )
 
     async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
         stream = self._stream

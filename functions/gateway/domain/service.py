@@ -10,22 +10,24 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Literal
 
 from gateway.domain.builder import ResponseBuilder, public_view
-from gateway.domain.context import check_tool_pairing, normalize_input, referenced_ids
+from gateway.domain.context import normalize_input, referenced_ids
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
 from gateway.domain.status import IN_FLIGHT, can_move
+from gateway.domain.tools import build_toolset
+from gateway.domain.transcript import check_tool_pairing
 from gateway.domain.validation import check_create
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.providers.registry import ProviderRegistry
 from gateway.queue.base import JobQueue
 from gateway.queue.messages import BackgroundJob
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.items import ContextItem
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import ItemList, Response, ResponseError, ResponseStatus
+from gateway.schemas.tool_items import ContextItem
 from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse, dump_items
 
 __all__ = ["ResponsesService", "Run"]
@@ -44,6 +46,7 @@ class ResponsesService:
         queue: JobQueue | None = None,
         events: EventLog | None = None,
         poll_seconds: float = 0.25,
+        refuse_hosted_tools: bool = False,
     ) -> None:
         self._store = store
         self._providers = providers
@@ -51,6 +54,7 @@ class ResponsesService:
         self._queue = queue
         self._events = events
         self._poll_seconds = poll_seconds
+        self._refuse_hosted_tools = refuse_hosted_tools
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""
@@ -69,6 +73,7 @@ class ResponsesService:
         referenced = await self._referenced(tenant, referenced_ids(params.input), history)
         input_items = normalize_input(params.input, thread, referenced)
         check_tool_pairing(history, input_items)
+        tools = build_toolset(params, [*history, *input_items], refuse_hosted=self._refuse_hosted_tools)
         status: ResponseStatus = "queued" if params.background else "in_progress"
         return Run(
             tenant=tenant,
@@ -81,7 +86,15 @@ class ResponsesService:
             input_items=input_items,
             store=self._store,
             ttl_seconds=self._ttl_seconds,
+            tools=tools,
         )
+
+    async def count_input_tokens(self, tenant: str, params: ResponseCreateParams) -> int:
+        """``POST /v1/responses/input_tokens``: the context a create with ``params`` would send, counted.
+
+        Prepared as a create is (same checks, routing, history and references); nothing is stored."""
+        run = await self.prepare(tenant, params)
+        return await run.count_input_tokens()
 
     async def submit(self, run: Run) -> Response:
         """Store a prepared background response ``queued`` (with its input and request) and enqueue its job."""
@@ -121,6 +134,7 @@ class ResponsesService:
         assert params.model is not None  # a stored request passed check_create
         provider, model = self._providers.resolve(params.model)
         lineage = await self._lineage(record.tenant, params.previous_response_id)
+        history = [item for ancestor in lineage for item in ancestor.context_items()]
         return Run(
             tenant=record.tenant,
             params=params,
@@ -128,10 +142,11 @@ class ResponsesService:
             model=model,
             thread=record.thread,
             shell=queued_shell(record.response),
-            history=[item for ancestor in lineage for item in ancestor.context_items()],
+            history=history,
             input_items=record.input_items,
             store=self._store,
             ttl_seconds=self._ttl_seconds,
+            tools=build_toolset(params, [*history, *record.input_items], refuse_hosted=self._refuse_hosted_tools),
             settle=settle,
         )
 

@@ -1,15 +1,11 @@
-"""Checks on a create request that the schema alone cannot express; each failure names its ``param``."""
+"""Checks on a create request that the schema alone cannot express; each failure names its ``param``.
+
+Tools and ``tool_choice`` are checked where they are resolved, in ``domain/tools.py``."""
 
 from __future__ import annotations
 
 from gateway.errors import InvalidRequestError
-from gateway.schemas.requests import (
-    FunctionTool,
-    HostedTool,
-    ResponseCreateParams,
-    ToolChoiceFunction,
-    ToolChoiceHosted,
-)
+from gateway.schemas.requests import ResponseCreateParams
 
 
 def check_create(params: ResponseCreateParams) -> None:
@@ -36,7 +32,6 @@ def check_create(params: ResponseCreateParams) -> None:
             code="invalid_value",
         )
     _check_unsupported(params)
-    _check_tools(params)
 
 
 def _unsupported(param: str, what: str) -> InvalidRequestError:
@@ -52,23 +47,3 @@ def _check_unsupported(params: ResponseCreateParams) -> None:
         raise _unsupported("context_management", "Context compaction is")
     if params.include and "message.output_text.logprobs" in params.include:
         raise _unsupported("include", "Output logprobs are")
-
-
-def _check_tools(params: ResponseCreateParams) -> None:
-    for index, tool in enumerate(params.tools):
-        if isinstance(tool, HostedTool):
-            raise _unsupported(f"tools[{index}].type", f"The built-in tool '{tool.type}' is")
-    names = {tool.name for tool in params.tools if isinstance(tool, FunctionTool)}
-    choice = params.tool_choice
-    if isinstance(choice, ToolChoiceHosted):
-        raise _unsupported("tool_choice", f"The built-in tool '{choice.type}' is")
-    if isinstance(choice, ToolChoiceFunction) and choice.name not in names:
-        raise InvalidRequestError(
-            f"Tool choice '{choice.name}' not found in 'tools' parameter.",
-            param="tool_choice",
-            code="invalid_value",
-        )
-    if choice == "required" and not names:
-        raise InvalidRequestError(
-            "Tool choice 'required' must be specified with 'tools' parameter.", param="tool_choice"
-        )

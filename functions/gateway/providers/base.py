@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from gateway.schemas.items import ContextItem
+from gateway.domain.tools import ToolSet
+from gateway.domain.transcript import UpstreamItem
 from gateway.schemas.requests import ResponseCreateParams
 
 
@@ -22,10 +23,13 @@ class ModelRequest:
     model: str
     """The model name with the routing prefix removed (e.g. ``gpt-4o`` for ``openai/gpt-4o``)."""
     instructions: str | None
-    items: list[ContextItem]
-    """The whole context, oldest first: inherited turns, then this request's input. No references."""
+    items: list[UpstreamItem]
+    """The whole context, oldest first: inherited turns, then this request's input, every tool call a function
+    call (``domain/transcript.py``)."""
     params: ResponseCreateParams
-    """The validated request, for options (temperature, tools, text.format, ...)."""
+    """The validated request, for options (temperature, text.format, ...)."""
+    tools: ToolSet = field(default_factory=ToolSet)
+    """The tools offered this turn as functions, and the tool choice (not ``params.tools``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +59,7 @@ class ToolCallDelta:
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
-    """Reasoning the model shows: summary text on the Responses side."""
+    """Reasoning text the model shows: the reasoning item's ``content`` on the Responses side (not a summary)."""
 
     text: str
 

@@ -17,12 +17,12 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
+from gateway.domain.transcript import UpstreamItem
 from gateway.errors import InvalidRequestError
 from gateway.providers import bedrock_reasoning
 from gateway.providers.bedrock_media import MediaLoader, document_block
 from gateway.schemas.items import (
     ContentPart,
-    ContextItem,
     FunctionCall,
     FunctionCallOutput,
     InputFile,
@@ -78,7 +78,7 @@ class MessageBuilder:
         self.system: list[SystemContentBlockTypeDef] = []
         self._turns: list[tuple[Role, list[ContentBlockTypeDef]]] = []
 
-    async def build(self, instructions: str | None, items: list[ContextItem]) -> list[MessageTypeDef]:
+    async def build(self, instructions: str | None, items: list[UpstreamItem]) -> list[MessageTypeDef]:
         if instructions:
             self.system.append({"text": instructions})
         for item in items:
@@ -91,7 +91,7 @@ class MessageBuilder:
             raise InvalidRequestError("The input holds no user or assistant message.", param="input")
         return messages
 
-    async def _add_item(self, item: ContextItem) -> None:
+    async def _add_item(self, item: UpstreamItem) -> None:
         match item:
             case Message(role="system" | "developer"):
                 self.system.extend({"text": text} for text in _system_texts(item) if text)

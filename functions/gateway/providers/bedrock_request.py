@@ -90,6 +90,10 @@ class _Options:
             self.unsupported("repetition_penalty")
         if params.top_logprobs:
             self.unsupported("top_logprobs")
+        if params.presence_penalty:
+            self.unsupported("presence_penalty")
+        if params.frequency_penalty:
+            self.unsupported("frequency_penalty")
         if params.include and "message.output_text.logprobs" in params.include:
             self.unsupported("include")
         if params.text is not None and params.text.verbosity not in (None, "medium"):
@@ -184,7 +188,7 @@ async def build_request(request: ModelRequest, media: MediaLoader, *, drop_unsup
     options.check_unsupported(params)
     options.sampling(params)
     options.reasoning(params)
-    tools = plan_tools(params, profile)
+    tools = plan_tools(request, profile)
     options.structured_output(params, tools)
     service_tier = options.service_tier(params)
 

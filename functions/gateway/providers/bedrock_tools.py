@@ -4,9 +4,13 @@
 |---|---|
 | ``auto`` | no ``toolChoice`` (Converse's default is auto; some models refuse the field) |
 | ``required`` | ``{any: {}}`` |
-| ``{type: function, name}`` | ``{tool: {name}}`` |
+| ``{type: function | custom, name}``, ``{type: apply_patch | shell}`` | ``{tool: {name}}`` |
 | ``{type: allowed_tools, mode, tools}`` | only the listed tools, ``auto`` or ``any`` |
-| ``none`` (or no tools sent) | no ``toolConfig``; past tool blocks are sent as text (see ``bedrock_messages``) |
+| ``none`` | no ``toolConfig``; past tool blocks are sent as text (see ``bedrock_messages``) |
+
+Every tool the client executes arrives as a function (``domain/tools.py``). When a turn offers no tools but its
+history holds tool calls, those tools are declared as stubs: Converse requires a ``toolConfig`` beside any
+``toolUse``/``toolResult`` block.
 
 Structured output without native support (``json_object`` everywhere, ``json_schema`` on models without
 ``outputConfig.textFormat``) adds one synthetic tool whose input schema is the format's schema and sets
@@ -19,22 +23,14 @@ turn's output is a function call, not text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, assert_never
 
+from gateway.domain.tools import ToolSet, UpstreamTool
 from gateway.errors import InvalidRequestError
+from gateway.providers.base import ModelRequest
 from gateway.providers.bedrock_models import ModelProfile
-from gateway.schemas.requests import (
-    FormatJsonObject,
-    FormatJsonSchema,
-    FormatText,
-    FunctionTool,
-    HostedTool,
-    ResponseCreateParams,
-    TextFormat,
-    ToolChoiceAllowed,
-    ToolChoiceFunction,
-    ToolChoiceHosted,
-)
+from gateway.schemas.items import FunctionCall
+from gateway.schemas.requests import FormatJsonObject, FormatJsonSchema, FormatText, TextFormat
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.type_defs import ToolChoiceTypeDef, ToolConfigurationTypeDef, ToolTypeDef
@@ -42,6 +38,7 @@ if TYPE_CHECKING:
 JSON_OBJECT_TOOL = "json_object"
 _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 _OUTPUT_TOOL_DESCRIPTION = "Give your final answer by calling this tool; its input is the answer."
+_HISTORY_TOOL_DESCRIPTION = "A tool called earlier in this conversation; it is not available now."
 
 
 @dataclass(slots=True)
@@ -50,66 +47,46 @@ class ToolPlan:
     output_tool: str | None = None
     """The synthetic structured-output tool's name, whose input the stream reports as text."""
     user_tools_visible: bool = False
-    """Whether the caller's tools are offered this turn (else past tool blocks go to the model as text)."""
+    """Whether tool blocks may stay in the messages (else past calls and results go to the model as text)."""
 
 
-def _function_tools(params: ResponseCreateParams) -> list[FunctionTool]:
-    tools: list[FunctionTool] = []
-    for index, tool in enumerate(params.tools):
-        if isinstance(tool, HostedTool):
-            raise InvalidRequestError(
-                f"Tool type '{tool.type}' is not supported on Bedrock models; only function tools are.",
-                param=f"tools[{index}]",
-                code="unsupported_value",
-            )
-        tools.append(tool)
-    return tools
-
-
-def _tool_spec(tool: FunctionTool, profile: ModelProfile) -> ToolTypeDef:
-    spec: ToolTypeDef = {"toolSpec": {"name": tool.name, "inputSchema": {"json": tool.parameters or _EMPTY_SCHEMA}}}
+def _tool_spec(tool: UpstreamTool, profile: ModelProfile) -> ToolTypeDef:
+    schema = tool.parameters if tool.parameters is not None else _EMPTY_SCHEMA
+    spec: ToolTypeDef = {"toolSpec": {"name": tool.name, "inputSchema": {"json": schema}}}
     if tool.description:
         spec["toolSpec"]["description"] = tool.description
-    if tool.strict is True and profile.native_structured_output:
+    if tool.strict and profile.native_structured_output:
         spec["toolSpec"]["strict"] = True
     return spec
 
 
-def _select(
-    params: ResponseCreateParams, tools: list[FunctionTool]
-) -> tuple[list[FunctionTool], ToolChoiceTypeDef | None]:
+def _select(toolset: ToolSet) -> tuple[list[UpstreamTool], ToolChoiceTypeDef | None]:
     """The tools offered this turn and the Converse tool choice (``None`` for auto)."""
-    declared = {tool.name for tool in tools}
-    choice = params.tool_choice
-    match choice:
-        case "none":
-            return [], None
-        case "auto":
-            return tools, None
-        case "required":
-            if not tools:
-                raise InvalidRequestError("tool_choice 'required' needs at least one tool.", param="tool_choice")
-            return tools, {"any": {}}
-        case ToolChoiceFunction(name=name):
-            if name not in declared:
-                raise InvalidRequestError(f"tool_choice names '{name}', which is not in tools.", param="tool_choice")
-            return tools, {"tool": {"name": name}}
-        case ToolChoiceAllowed(mode=mode, tools=allowed):
-            names = {str(entry.get("name")) for entry in allowed}
-            if unknown := sorted(names - declared):
-                raise InvalidRequestError(
-                    f"tool_choice.tools names {unknown}, which are not in tools.", param="tool_choice"
-                )
-            chosen = [tool for tool in tools if tool.name in names]
-            return chosen, ({"any": {}} if mode == "required" else None)
-        case ToolChoiceHosted():
-            raise InvalidRequestError(
-                f"tool_choice '{choice.type}' is not supported on Bedrock models.",
-                param="tool_choice",
-                code="unsupported_value",
-            )
-        case _:
-            assert_never(choice)
+    choice = toolset.choice
+    if choice.mode == "none":
+        return [], None
+    if choice.name is not None:
+        return toolset.tools, {"tool": {"name": choice.name}}
+    if choice.mode == "required":
+        return toolset.tools, {"any": {}}
+    return toolset.tools, None
+
+
+def _history_stubs(request: ModelRequest) -> list[ToolTypeDef]:
+    """Converse refuses ``toolUse``/``toolResult`` blocks without a ``toolConfig``: when this turn offers no
+    tools, the ones the history called are declared (as closed to new calls in their description), so the
+    history reaches the model as the tool blocks it was, reasoning signatures included."""
+    names = dict.fromkeys(item.name for item in request.items if isinstance(item, FunctionCall))
+    return [
+        {
+            "toolSpec": {
+                "name": name,
+                "description": _HISTORY_TOOL_DESCRIPTION,
+                "inputSchema": {"json": {"type": "object"}},
+            }
+        }
+        for name in names
+    ]
 
 
 def _output_tool(fmt: TextFormat, profile: ModelProfile) -> ToolTypeDef | None:
@@ -138,9 +115,9 @@ def _output_tool(fmt: TextFormat, profile: ModelProfile) -> ToolTypeDef | None:
             assert_never(fmt)
 
 
-def plan_tools(params: ResponseCreateParams, profile: ModelProfile) -> ToolPlan:
-    tools = _function_tools(params)
-    offered, choice = _select(params, tools)
+def plan_tools(request: ModelRequest, profile: ModelProfile) -> ToolPlan:
+    params = request.params
+    offered, choice = _select(request.tools)
     specs = [_tool_spec(tool, profile) for tool in offered]
     fmt = params.text.format if params.text else FormatText(type="text")
     output_spec = _output_tool(fmt, profile) if choice is None else None
@@ -155,9 +132,13 @@ def plan_tools(params: ResponseCreateParams, profile: ModelProfile) -> ToolPlan:
             )
         specs.append(output_spec)
         choice = {"any": {}}
+    visible = bool(offered)
+    if not specs and request.tools.choice.mode != "none":
+        specs = _history_stubs(request)
+        visible = bool(specs)
     if not specs:
         return ToolPlan()
     config: ToolConfigurationTypeDef = {"tools": specs}
     if choice is not None:
         config["toolChoice"] = choice
-    return ToolPlan(config=config, output_tool=output_name, user_tools_visible=bool(offered))
+    return ToolPlan(config=config, output_tool=output_name, user_tools_visible=visible)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.domain.tools import UpstreamTool
 from gateway.errors import InvalidRequestError
 from gateway.providers.base import ModelRequest
 from gateway.schemas.items import (
@@ -16,14 +17,7 @@ from gateway.schemas.items import (
     OutputText,
     Refusal,
 )
-from gateway.schemas.requests import (
-    FormatJsonObject,
-    FormatJsonSchema,
-    FunctionTool,
-    ResponseCreateParams,
-    ToolChoiceAllowed,
-    ToolChoiceFunction,
-)
+from gateway.schemas.requests import FormatJsonObject, FormatJsonSchema, ResponseCreateParams
 
 Json = dict[str, Any]
 _IMAGE_DETAIL = {"low": "low", "high": "high", "auto": "auto", "original": "high"}
@@ -51,9 +45,11 @@ def chat_body(request: ModelRequest, *, max_tokens_field: str = "max_completion_
         # Provider-specific sampling knobs (vLLM, TGI, llama.cpp, ...) travel as extra top-level fields.
         "top_k": params.top_k,
         "repetition_penalty": params.repetition_penalty,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
     }
     body.update((key, value) for key, value in optional.items() if value is not None)
-    body.update(_tools(params))
+    body.update(_tools(request))
     return body
 
 
@@ -151,31 +147,27 @@ def _response_format(params: ResponseCreateParams) -> Json | None:
     return None
 
 
-def _tools(params: ResponseCreateParams) -> Json:
-    tools = [tool for tool in params.tools if isinstance(tool, FunctionTool)]
-    choice = params.tool_choice
-    mapped: Any = choice
-    if isinstance(choice, ToolChoiceAllowed):
-        # Chat Completions upstreams rarely know allowed_tools: send only the allowed tools instead.
-        allowed = {entry.get("name") for entry in choice.tools}
-        tools = [tool for tool in tools if tool.name in allowed]
-        mapped = choice.mode
-    elif isinstance(choice, ToolChoiceFunction):
-        mapped = {"type": "function", "function": {"name": choice.name}}
-    if not tools:
+def _tools(request: ModelRequest) -> Json:
+    """Every tool the client executes, as a Chat Completions function (``domain/tools.py`` did the mapping)."""
+    toolset = request.tools
+    if not toolset.tools:
         return {}
+    choice = toolset.choice
+    mapped: Any = choice.mode
+    if choice.name is not None:
+        mapped = {"type": "function", "function": {"name": choice.name}}
     return {
-        "tools": [_tool(tool) for tool in tools],
+        "tools": [_tool(tool) for tool in toolset.tools],
         "tool_choice": mapped,
-        "parallel_tool_calls": params.parallel_tool_calls,
+        "parallel_tool_calls": request.params.parallel_tool_calls,
     }
 
 
-def _tool(tool: FunctionTool) -> Json:
+def _tool(tool: UpstreamTool) -> Json:
     function: Json = {"name": tool.name}
     if tool.description is not None:
         function["description"] = tool.description
     if tool.parameters is not None:
         function["parameters"] = tool.parameters
-    function["strict"] = tool.strict is not False
+    function["strict"] = tool.strict
     return {"type": "function", "function": function}

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from gateway.schemas.base import WireModel
-from gateway.schemas.items import Message, OutputItem, OutputText, Refusal, SummaryText
+from gateway.schemas.items import Message, OutputText, ReasoningText, Refusal, SummaryText
 from gateway.schemas.responses import Response
+from gateway.schemas.tool_items import OutputItem
 
 
 def _obfuscation() -> Any:
@@ -44,7 +45,7 @@ class ContentPartEvent(StreamEvent):
     item_id: str
     output_index: int
     content_index: int
-    part: OutputText | Refusal
+    part: OutputText | Refusal | ReasoningText
 
 
 class OutputTextDeltaEvent(StreamEvent):
@@ -99,6 +100,36 @@ class FunctionCallArgumentsDoneEvent(StreamEvent):
     arguments: str
 
 
+class CustomToolCallInputDeltaEvent(StreamEvent):
+    type: Literal["response.custom_tool_call_input.delta"] = "response.custom_tool_call_input.delta"
+    item_id: str
+    output_index: int
+    delta: str
+
+
+class CustomToolCallInputDoneEvent(StreamEvent):
+    type: Literal["response.custom_tool_call_input.done"] = "response.custom_tool_call_input.done"
+    item_id: str
+    output_index: int
+    input: str
+
+
+class ReasoningTextDeltaEvent(StreamEvent):
+    type: Literal["response.reasoning_text.delta"] = "response.reasoning_text.delta"
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+
+
+class ReasoningTextDoneEvent(StreamEvent):
+    type: Literal["response.reasoning_text.done"] = "response.reasoning_text.done"
+    item_id: str
+    output_index: int
+    content_index: int
+    text: str
+
+
 class ReasoningSummaryPartEvent(StreamEvent):
     type: Literal["response.reasoning_summary_part.added", "response.reasoning_summary_part.done"]
     item_id: str
@@ -135,6 +166,8 @@ class ErrorEvent(StreamEvent):
 
 __all__ = [
     "ContentPartEvent",
+    "CustomToolCallInputDeltaEvent",
+    "CustomToolCallInputDoneEvent",
     "ErrorEvent",
     "FunctionCallArgumentsDeltaEvent",
     "FunctionCallArgumentsDoneEvent",
@@ -145,6 +178,8 @@ __all__ = [
     "ReasoningSummaryPartEvent",
     "ReasoningSummaryTextDeltaEvent",
     "ReasoningSummaryTextDoneEvent",
+    "ReasoningTextDeltaEvent",
+    "ReasoningTextDoneEvent",
     "RefusalDeltaEvent",
     "RefusalDoneEvent",
     "ResponseLifecycleEvent",

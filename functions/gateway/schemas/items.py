@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Field
 
 from gateway.schemas.base import WireModel
 
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
 MessageRole = Literal["user", "assistant", "system", "developer"]
+Phase = Literal["commentary", "final_answer"]
+
+
+def optional() -> Any:
+    """An optional field that is left out of the JSON when unset: OpenAI's schema types these as a string or
+    an object, never ``null``."""
+    return Field(default=None, exclude_if=lambda value: value is None)
 
 
 class InputText(WireModel):
@@ -64,7 +71,9 @@ class Message(WireModel):
     id: str | None = None
     role: MessageRole
     content: str | list[ContentPart]
-    status: ItemStatus | None = None
+    status: ItemStatus | None = optional()
+    phase: Phase | None = optional()
+    """Codex marks assistant messages ``commentary`` or ``final_answer``; kept and echoed, never sent upstream."""
 
 
 class FunctionCall(WireModel):
@@ -74,7 +83,9 @@ class FunctionCall(WireModel):
     name: str
     arguments: str
     """The call's arguments as a JSON string."""
-    status: ItemStatus | None = None
+    namespace: str | None = optional()
+    """The ``namespace`` tool the function belongs to."""
+    status: ItemStatus | None = optional()
 
 
 class FunctionCallOutput(WireModel):
@@ -82,7 +93,7 @@ class FunctionCallOutput(WireModel):
     id: str | None = None
     call_id: str = Field(min_length=1, max_length=64)
     output: str | list[ToolOutputPart]
-    status: ItemStatus | None = None
+    status: ItemStatus | None = optional()
 
 
 class SummaryText(WireModel):
@@ -99,10 +110,12 @@ class Reasoning(WireModel):
     type: Literal["reasoning"] = "reasoning"
     id: str | None = None
     summary: list[SummaryText] = Field(default_factory=list)
-    encrypted_content: str | None = None
-    """Opaque provider state (e.g. a reasoning signature) that must come back unchanged next turn."""
-    content: list[ReasoningText] | None = None
-    status: ItemStatus | None = None
+    encrypted_content: str | None = optional()
+    """Opaque provider state (e.g. a reasoning signature) that must come back unchanged next turn; sealed for
+    the tenant whenever a client sees it."""
+    content: list[ReasoningText] | None = optional()
+    """The model's reasoning text (``reasoning_content`` upstream): not a summary."""
+    status: ItemStatus | None = optional()
 
 
 class ItemReference(WireModel):
@@ -118,20 +131,3 @@ def _item_tag(value: Any) -> str | None:
             return str(kind)
         return "message" if "role" in value else "item_reference"
     return getattr(value, "type", None) or "item_reference"
-
-
-InputItem = Annotated[
-    Annotated[Message, Tag("message")]
-    | Annotated[FunctionCall, Tag("function_call")]
-    | Annotated[FunctionCallOutput, Tag("function_call_output")]
-    | Annotated[Reasoning, Tag("reasoning")]
-    | Annotated[ItemReference, Tag("item_reference")],
-    Discriminator(_item_tag),
-]
-"""Anything a client may put in ``input``."""
-
-ContextItem = Message | FunctionCall | FunctionCallOutput | Reasoning
-"""A resolved item of a model's context: what providers translate (no references left)."""
-
-OutputItem = Annotated[Message | FunctionCall | Reasoning, Field(discriminator="type")]
-"""What a model produces in ``output``."""

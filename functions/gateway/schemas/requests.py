@@ -8,27 +8,9 @@ from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from gateway.schemas.base import RequestModel
-from gateway.schemas.items import InputItem
+from gateway.schemas.tool_items import InputItem
+from gateway.schemas.tools import NAME_PATTERN, Tool, ToolChoice
 
-NAME_PATTERN = r"^[a-zA-Z0-9_-]+$"
-HOSTED_TOOL_TYPES = (
-    "file_search",
-    "web_search",
-    "web_search_preview",
-    "web_search_2025_08_26",
-    "web_search_preview_2025_03_11",
-    "computer",
-    "computer_use_preview",
-    "mcp",
-    "code_interpreter",
-    "image_generation",
-    "local_shell",
-    "shell",
-    "custom",
-    "namespace",
-    "tool_search",
-    "apply_patch",
-)
 Include = Literal[
     "web_search_call.action.sources",
     "web_search_call.results",
@@ -39,47 +21,6 @@ Include = Literal[
     "message.output_text.logprobs",
     "reasoning.encrypted_content",
 ]
-
-
-class FunctionTool(RequestModel):
-    """A function the model may call. Flat shape: ``name`` at the top level, unlike Chat Completions."""
-
-    type: Literal["function"]
-    name: str = Field(pattern=NAME_PATTERN, max_length=64)
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-    strict: bool | None = None
-    """Left out means strict, as on OpenAI's Responses API."""
-
-
-class HostedTool(RequestModel, extra="allow"):
-    """A built-in OpenAI tool: accepted by the schema so the gateway can refuse it by name."""
-
-    type: Literal[HOSTED_TOOL_TYPES]  # type: ignore[valid-type]
-
-
-Tool = Annotated[FunctionTool | HostedTool, Field(discriminator="type")]
-
-
-class ToolChoiceFunction(RequestModel):
-    type: Literal["function"]
-    name: str
-
-
-class ToolChoiceAllowed(RequestModel):
-    type: Literal["allowed_tools"]
-    mode: Literal["auto", "required"]
-    tools: list[dict[str, Any]]
-
-
-class ToolChoiceHosted(RequestModel, extra="allow"):
-    type: Literal[HOSTED_TOOL_TYPES]  # type: ignore[valid-type]
-
-
-ToolChoice = (
-    Literal["none", "auto", "required"]
-    | Annotated[ToolChoiceFunction | ToolChoiceAllowed | ToolChoiceHosted, Field(discriminator="type")]
-)
 
 
 class FormatText(RequestModel):

@@ -10,10 +10,10 @@ from typing import Protocol
 from pydantic import TypeAdapter
 
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.items import ContextItem
 from gateway.schemas.responses import Response, ResponseStatus
+from gateway.schemas.tool_items import ContextItem, StoredItem
 
-_ITEMS: TypeAdapter[list[ContextItem]] = TypeAdapter(list[ContextItem])
+_ITEMS: TypeAdapter[list[ContextItem]] = TypeAdapter(list[StoredItem])
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class StoredResponse:
     """Background runs so far; the live one owns the record and its events are the ones replayed."""
     heartbeat_at: float = 0.0
     """When the live attempt last proved it was alive (unix seconds); 0 once released."""
+    failures: int = 0
+    """Background runs that died or raised so far (a run released to wait for the upstream is not one)."""
 
     @cached_property
     def response(self) -> Response:
@@ -96,8 +98,11 @@ class ResponseStore(Protocol):
         """Delete (and its stream events); ``NotFoundError`` if absent, ``InvalidRequestError`` if in flight."""
         ...
 
-    def claim(self, record: StoredResponse, guard: Guard, *, now: float, response_json: str) -> StoredResponse | None:
-        """Make ``record`` ``in_progress`` under a new attempt if ``guard`` holds; None when another writer won."""
+    def claim(
+        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+    ) -> StoredResponse | None:
+        """Make ``record`` ``in_progress`` under a new attempt (with ``failures`` failed runs before it) if ``guard``
+        holds; None when another writer won."""
         ...
 
     def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
@@ -105,8 +110,9 @@ class ResponseStore(Protocol):
         response: cancelled, or taken over."""
         ...
 
-    def release(self, tenant: str, response_id: str, attempt: int) -> None:
-        """Give up ownership at once (heartbeat 0) so the next delivery takes the job over without waiting."""
+    def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
+        """Give up ownership at once (heartbeat 0) so the next delivery takes the job over without waiting;
+        ``failed`` counts the run as a failure (it raised) rather than one that waits to be retried."""
         ...
 
     def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:

@@ -290,7 +290,6 @@ async def test_strict_tools_are_strict_only_on_models_with_structured_output() -
 @pytest.mark.parametrize(
     ("changes", "param"),
     [
-        ({"tools": [{"type": "web_search"}]}, "tools[0]"),
         ({"tool_choice": "required"}, "tool_choice"),
         ({"tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "name": "nope"}}, "tool_choice"),
         ({"tools": [WEATHER_TOOL], "tool_choice": {"type": "file_search"}}, "tool_choice"),
@@ -300,6 +299,13 @@ async def test_tools_bedrock_cannot_run_are_refused(changes: dict[str, Any], par
     with pytest.raises(InvalidRequestError) as caught:
         await converse(make_request(input="hi", **changes))
     assert caught.value.param == param
+
+
+async def test_hosted_tools_are_left_out_and_the_callers_tools_stay() -> None:
+    request = make_request(input="hi", tools=[{"type": "web_search"}, WEATHER_TOOL])
+    body, _ = await converse(request)
+    assert [tool["toolSpec"]["name"] for tool in body["toolConfig"]["tools"]] == [WEATHER_TOOL["name"]]
+    assert request.tools.omitted == ["web_search"]
 
 
 # images and documents --------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from gateway.domain.context import normalize_input
+from gateway.domain.tools import build_toolset
+from gateway.domain.transcript import to_upstream
 from gateway.errors import InvalidRequestError
 from gateway.providers.base import ModelRequest
 from gateway.providers.openai_chat_request import chat_body
@@ -16,7 +18,8 @@ from gateway.schemas.requests import ResponseCreateParams
 def body_for(max_tokens_field: str = "max_completion_tokens", **params: Any) -> dict[str, Any]:
     parsed = ResponseCreateParams.model_validate({"model": "gpt-x", **params})
     items = normalize_input(parsed.input, "0" * 24, {})
-    request = ModelRequest("gpt-x", parsed.instructions, items, parsed)
+    tools = build_toolset(parsed, items, refuse_hosted=False)
+    request = ModelRequest("gpt-x", parsed.instructions, to_upstream(items), parsed, tools)
     return chat_body(request, max_tokens_field=max_tokens_field)
 
 
@@ -116,7 +119,48 @@ def test_tools_and_tool_choice(choice: Any, expected_choice: Any, names: list[st
             "type": "function",
             "function": {"name": "b", "description": "bee", "strict": False},
         }
-    assert body["tools"][0]["function"] == {"name": "a", "parameters": {"type": "object"}, "strict": True}
+    # ``a`` left strict out and its schema is not strict-compatible: it goes upstream non-strict.
+    assert body["tools"][0]["function"] == {"name": "a", "parameters": {"type": "object"}, "strict": False}
+
+
+CLOSED = {
+    "type": "object",
+    "properties": {"q": {"type": "string"}, "opts": {"type": "array", "items": {"$ref": "#/$defs/o"}}},
+    "required": ["q", "opts"],
+    "additionalProperties": False,
+    "$defs": {
+        "o": {
+            "type": "object",
+            "properties": {"k": {"type": "string"}},
+            "required": ["k"],
+            "additionalProperties": False,
+        }
+    },
+}
+LANGCHAIN = {"type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer"}}, "required": ["q"]}
+NESTED_OPEN = {**CLOSED, "$defs": {"o": {"type": "object", "properties": {"k": {"type": "string"}}}}}
+
+
+@pytest.mark.parametrize(
+    ("strict", "schema", "sent"),
+    [
+        (None, CLOSED, True),  # already strict-compatible: strict, as OpenAI normalises
+        (None, LANGCHAIN, False),  # an optional property: strict mode would reject it
+        (None, NESTED_OPEN, False),  # an open object deep inside
+        (None, None, False),
+        (True, LANGCHAIN, True),  # the client's own choice always stands
+        (False, CLOSED, False),
+    ],
+)
+def test_strict_only_where_the_schema_allows_it_or_the_client_asked(
+    strict: bool | None, schema: dict[str, Any] | None, sent: bool
+) -> None:
+    tool: dict[str, Any] = {"type": "function", "name": "f"}
+    if strict is not None:
+        tool["strict"] = strict
+    if schema is not None:
+        tool["parameters"] = schema
+    assert body_for(input="hi", tools=[tool])["tools"][0]["function"]["strict"] is sent
 
 
 def test_no_tools_means_no_tool_fields() -> None:

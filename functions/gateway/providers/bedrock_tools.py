@@ -23,7 +23,7 @@ turn's output is a function call, not text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from gateway.domain.tools import ToolSet, UpstreamTool
 from gateway.errors import InvalidRequestError

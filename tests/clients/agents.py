@@ -15,6 +15,7 @@ Codex's prompt tells models without the tool to use it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes import bedrock
@@ -147,10 +148,14 @@ def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
 
 
 class ChatAgentUpstream(chat.FakeUpstream):
-    """``FakeUpstream`` whose every request is answered by ``chat_agent`` (its queue is never used)."""
+    """``FakeUpstream`` whose every request is answered by ``policy`` (``chat_agent`` unless a test swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.policy: Callable[[Json], chat.Reply] = chat_agent
 
     def respond(self, body: Json, headers: dict[str, str]) -> chat.Reply:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-        return chat_agent(body)
+        return self.policy(body)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.agents import ChatAgentUpstream, bedrock_agent
+from tests.clients.agents import ChatAgentUpstream, bedrock_agent, chat_agent
 from tests.clients.codex import BINARY
 from tests.clients.gateway import Gateway, dev_gateway
 from tests.clients.proxy import RecordingProxy
@@ -63,6 +63,8 @@ def fresh(stack: Stack) -> Stack:
     stack.upstream.headers.clear()
     stack.bedrock.calls.clear()
     stack.bedrock.headers.clear()
+    stack.upstream.policy = chat_agent
+    stack.bedrock.policy = bedrock_agent
     return stack
 
 

@@ -95,6 +95,12 @@ class GatewayApi(Construct):
             description="OpenAI Responses API gateway",
             # Edge-optimized endpoints close idle connections after 30 s, too soon for a reasoning pause.
             endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.REGIONAL]),
+            # Without binary media types a request body is passed on as UTF-8 text, which a compressed body
+            # (Codex sends zstd with Content-Type application/json) is not. With them every body reaches the
+            # functions base64-encoded (Mangum and the web adapter decode it): a third more toward Lambda's 6 MB
+            # request payload, so plain bodies up to about 4.5 MB, compressed ones up to RESPONSES_MAX_BODY_BYTES
+            # once decompressed. Responses are unaffected: the functions never flag theirs as base64.
+            binary_media_types=["*/*"],
             # API Gateway can write access and execution logs only through this account-level role.
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(

@@ -44,12 +44,17 @@ WEB_ADAPTER_ENVIRONMENT = {
     "AWS_LWA_READINESS_CHECK_PATH": "/health",
 }
 
-_BEDROCK_INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+_BEDROCK_INVOKE = [
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    # POST /v1/responses/input_tokens asks Bedrock to count a Converse request.
+    "bedrock:CountTokens",
+]
 _ANY_MODEL = (
     "Clients choose the Bedrock model per request ('bedrock/<model or inference profile id>'), so the set is "
-    "not known at deploy time. The statement allows only the two invoke actions, on foundation models and on "
-    "this account's inference profiles in this region; which models can actually run is governed by the "
-    "account's Bedrock model access settings."
+    "not known at deploy time. The statement allows only the invoke and count-tokens actions, on foundation "
+    "models and on this account's inference profiles in this region; which models can actually run is governed "
+    "by the account's Bedrock model access settings."
 )
 
 

@@ -69,6 +69,8 @@ def test_methods_pass_the_authorization_header_to_the_app(stage: Synthesized) ->
 def test_api_is_regional_throttled_and_logs_errors_without_bodies(stage: Synthesized) -> None:
     [api] = stage.resources("AWS::ApiGateway::RestApi").values()
     assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    # every body reaches the app as bytes (base64 in the event), compressed ones included
+    assert api["Properties"]["BinaryMediaTypes"] == ["*/*"]
     [api_stage] = stage.resources("AWS::ApiGateway::Stage").values()
     properties = api_stage["Properties"]
 

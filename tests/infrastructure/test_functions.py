@@ -115,6 +115,7 @@ def test_only_the_stream_function_may_enqueue_and_only_the_worker_may_consume(st
         assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "bedrock:InvokeModelWithResponseStream"} <= (
             role_actions
         )
+        assert "bedrock:CountTokens" in role_actions  # POST /v1/responses/input_tokens on Bedrock models
         assert not any(action.endswith("*") for action in role_actions), role_actions
 
 

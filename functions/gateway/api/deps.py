@@ -44,6 +44,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
             queue=queue,
             events=storage.events,
             poll_seconds=settings.stream_poll_seconds,
+            refuse_hosted_tools=settings.refuse_hosted_tools,
         ),
         authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, storage.dynamodb)),
         providers=providers,

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Literal, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response as HttpResponse
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from gateway.api import query
 from gateway.api.deps import Services, authorized
 from gateway.api.sse import EventStreamResponse, sse
 from gateway.api.validation import from_validation_error
+from gateway.errors import InvalidRequestError
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import DeletedResponse
 
 router = APIRouter(prefix="/v1/responses")
+logger = logging.getLogger("gateway")
 JSON = "application/json"
+OMITTED_TOOLS_HEADER = "x-responses-omitted-tools"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -34,23 +39,37 @@ async def create_response(request: Request) -> HttpResponse:
     services, tenant = await authorized(request)
     params = parse_create(await request.body())
     run = await services.responses.prepare(tenant, params)
+    headers = _omitted(run.tools.omitted, run.shell.id)
     if params.background:
         queued = await services.responses.submit(run)
         if params.stream:
             # The live stream is a replay from 0 that follows the worker: the same events a later GET gets,
             # and closing it does not stop the work.
-            return _sse(await services.responses.replay(tenant, queued.id, None), services)
-        return HttpResponse(queued.model_dump_json(), media_type=JSON)
+            return _sse(await services.responses.replay(tenant, queued.id, None), services, headers)
+        return HttpResponse(queued.model_dump_json(), media_type=JSON, headers=headers)
     await run.open()
     if params.stream:
-        return _sse(run.events(), services)
+        return _sse(run.events(), services, headers)
     response = await run.result()
-    return HttpResponse(response.model_dump_json(), media_type=JSON)
+    return HttpResponse(response.model_dump_json(), media_type=JSON, headers=headers)
 
 
-def _sse(events: AsyncIterator[StreamEvent], services: Services) -> EventStreamResponse:
+def _omitted(tool_types: list[str], response_id: str) -> dict[str, str]:
+    """Hosted tools no upstream can run were left out: say so, since clients such as Codex send them by default."""
+    if not tool_types:
+        return {}
+    named = ",".join(dict.fromkeys(tool_types))
+    logger.info("omitted tools the gateway cannot run: %s (response %s)", named, response_id)
+    return {OMITTED_TOOLS_HEADER: named}
+
+
+def _sse(
+    events: AsyncIterator[StreamEvent], services: Services, headers: dict[str, str] | None = None
+) -> EventStreamResponse:
     return EventStreamResponse(
-        sse(events, services.settings.keepalive_seconds), media_type="text/event-stream", headers=_SSE_HEADERS
+        sse(events, services.settings.keepalive_seconds),
+        media_type="text/event-stream",
+        headers={**_SSE_HEADERS, **(headers or {})},
     )
 
 
@@ -98,3 +117,33 @@ async def list_input_items(request: Request) -> HttpResponse:
         before=params.get("before"),
     )
     return HttpResponse(page.model_dump_json(), media_type=JSON)
+
+
+_COUNT_FIELDS = frozenset(
+    {
+        "conversation",
+        "input",
+        "instructions",
+        "model",
+        "parallel_tool_calls",
+        "personality",
+        "previous_response_id",
+        "reasoning",
+        "text",
+        "tool_choice",
+        "tools",
+        "truncation",
+    }
+)
+"""The fields of OpenAI's ``InputTokenCountParams``: the create fields that shape the input, nothing else."""
+
+
+@router.post("/input_tokens")
+async def count_input_tokens(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    params = parse_create(await request.body())
+    extra = sorted(params.model_fields_set - _COUNT_FIELDS)
+    if extra:
+        raise InvalidRequestError(f"Unknown parameter: '{extra[0]}'.", param=extra[0], code="unknown_parameter")
+    tokens = await services.responses.count_input_tokens(tenant, params)
+    return HttpResponse(to_json({"object": "response.input_tokens", "input_tokens": tokens}), media_type=JSON)

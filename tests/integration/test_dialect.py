@@ -1,5 +1,6 @@
-"""The 2026 dialect through the HTTP app (RESPONSES_2026.md sections 1 to 3): what Codex CLI and the agent frameworks send,
-over an OpenAI-compatible upstream faked at the network boundary and over Bedrock faked inside botocore."""
+"""The 2026 dialect through the HTTP app (RESPONSES_2026.md sections 1 to 3): what Codex CLI and the agent
+frameworks send, over an OpenAI-compatible upstream faked at the network boundary and over Bedrock faked inside
+botocore."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
 from gateway.providers.bedrock_media import MediaLoader, Resolver
 from gateway.providers.bedrock_request import build_request
 from gateway.providers.bedrock_stream import StreamTranslator
+from gateway.providers.token_count import count_tokens_request
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -97,6 +98,18 @@ class BedrockConverseProvider:
         if self._owns_client and self._client is not None:
             self._client.close()
             self._client = None
+
+    async def count_input_tokens(self, request: ModelRequest) -> int:
+        """Bedrock's own count (``CountTokens``) of the Converse request ``open`` would send."""
+        media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
+        try:
+            plan = await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
+        finally:
+            await media.aclose()
+        client = self._bedrock()
+        with map_api_errors(model=request.model, region=client.meta.region_name):
+            counted = await anyio.to_thread.run_sync(partial(client.count_tokens, **count_tokens_request(plan.body)))
+        return counted["inputTokens"]
 
 
 async def _events(

@@ -45,9 +45,14 @@ class Settings(BaseSettings):
     """Secrets Manager secret holding the sealing keys as ``{"keys": "<current>,<previous>,..."}``, read once
     per instance."""
     upstream_connect_timeout: float = Field(default=10.0, gt=0)
-    """Seconds to wait for an upstream connection."""
+    """Seconds to wait for an upstream connection (TCP, TLS and any proxy)."""
     upstream_read_timeout: float = Field(default=600.0, gt=0)
-    """Seconds an upstream may stay silent mid-stream before the response fails."""
+    """Seconds one upstream call may take from sending the request to its last byte."""
+    upstream_idle_timeout: float = Field(default=120.0, gt=0)
+    """Seconds an upstream may stay silent (before its headers, or between two reads) before the call fails."""
+    upstream_ca_bundle: Path | None = None
+    """PEM file of the CAs an upstream's certificate is checked against, instead of certifi's bundle (as are
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set)."""
     aws_region: str = Field(
         default="us-east-1",
         validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "RESPONSES_AWS_REGION"),
@@ -58,6 +63,9 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0)
     drop_unsupported_params: bool = False
+    refuse_hosted_tools: bool = False
+    """Answer 400 for hosted tools (``web_search`` …) instead of leaving them out and saying so in the
+    ``x-responses-omitted-tools`` header."""
     """Silently drop request parameters a provider cannot honour instead of answering 400."""
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     """Largest request body accepted, counted after decompression (``Content-Encoding`` zstd, gzip, deflate)."""
@@ -78,9 +86,19 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=60.0, ge=0)
     """How long a key looked up in DynamoDB is trusted before it is looked up again."""
 
-    worker_max_receives: int = Field(default=3, ge=2)
-    """Deliveries of a background job before it ends ``failed`` (the DLQ's ``maxReceiveCount``): the last
-    delivery only writes the failure, so a job that keeps killing its worker cannot stay ``in_progress``."""
+    worker_max_receives: int = Field(default=100, ge=2)
+    """SQS deliveries of a background job before it goes to the dead-letter queue (the DLQ's
+    ``maxReceiveCount``): the last one fails a job that is not running rather than lose it. Waiting for a
+    tenant slot, an upstream's ``Retry-After`` or a live run also uses deliveries, hence the headroom."""
+    worker_max_failures: int = Field(default=2, ge=1)
+    """Runs of a background job that may die or raise before it ends ``failed`` (counted in DynamoDB, so
+    duplicate deliveries and waiting do not count)."""
+    worker_requeue_seconds: float = Field(default=5.0, gt=0)
+    """First delay before a job retries after its run raised or its tenant had no free slot; waiting for a slot
+    grows it by as much per delivery, up to a minute."""
+    max_running_per_tenant: int = Field(default=4, ge=0)
+    """Background jobs of one tenant that may run at once (0: no limit); the others wait in the queue, so one
+    tenant cannot take every worker."""
     worker_lease_seconds: float = Field(default=60.0, gt=0)
     """A running job whose heartbeat is older than this is taken over by the next delivery of its message."""
     worker_heartbeat_seconds: float = Field(default=2.0, gt=0)

@@ -77,13 +77,18 @@ def test_a_job_delivered_three_times_produces_one_result_and_one_set_of_events(
     assert background.log.read(TENANT, response_id, 2, -1) == []
 
 
-def test_a_delivery_while_the_job_runs_elsewhere_is_a_no_op(background: Background, upstream: FakeUpstream) -> None:
+def test_a_delivery_while_the_job_runs_elsewhere_keeps_its_message_and_does_nothing_else(
+    background: Background, upstream: FakeUpstream
+) -> None:
     upstream.will(text_reply(*[f"w{n} " for n in range(20)], delay=0.03))
     response_id = background.create_streamed()
     running = background.start(response_id)
     background.wait_for(lambda: background.record(response_id).status == "in_progress")
 
-    assert background.deliver(response_id, 2) == {"batchItemFailures": []}
+    # kept (a batch item failure): should the running worker die, this may be the job's only message
+    assert background.deliver(response_id, 2) == {
+        "batchItemFailures": [{"itemIdentifier": f"msg-{response_id[-8:]}-2"}]
+    }
 
     running.join(10)
     assert len(upstream.requests) == 1
@@ -99,8 +104,9 @@ def test_a_dead_worker_is_taken_over_and_replay_shows_only_the_new_attempt(
     _kill_mid_run(background, response_id, after_events=6)
     dead_events = background.log.read(TENANT, response_id, 1, -1)
 
-    # When the message comes back before the lease runs out, nothing happens (the worker might be alive)
-    assert background.deliver(response_id, 2) == {"batchItemFailures": []}
+    # When the message comes back before the lease runs out, it is kept and nothing else happens (the worker
+    # might be alive)
+    assert background.deliver(response_id, 2)["batchItemFailures"]
     assert background.record(response_id).attempt == 1
     # And when it comes back after the lease, the next delivery takes over
     later = background.runtime(clock=lambda: time.time() + LEASE + 1)
@@ -147,7 +153,8 @@ def test_a_run_that_raises_on_its_last_delivery_ends_failed(background: Backgrou
     upstream.will(explode)
     response_id = background.create_streamed()
 
-    assert background.deliver(response_id, 2) == {"batchItemFailures": []}
+    # the delivery before SQS's last (the last is kept for failing a job that is not running)
+    assert background.deliver(response_id, 2, worker_max_receives=3) == {"batchItemFailures": []}
 
     failed = background.client.get(f"/v1/responses/{response_id}").json()
     assert failed["status"] == "failed" and failed["error"]["code"] == "server_error"
@@ -169,8 +176,8 @@ def test_exhausted_receives_end_failed_without_running(
         _kill_mid_run(background, response_id, after_events=5)
     calls = len(upstream.requests)
 
-    # When its last receive comes (after the lease)
-    last = background.runtime(clock=lambda: time.time() + LEASE + 1)
+    # When its last receive before the dead-letter queue comes (after the lease)
+    last = background.runtime(clock=lambda: time.time() + LEASE + 1, worker_max_receives=3)
     try:
         assert last.handle(job_event(response_id, 3)) == {"batchItemFailures": []}
     finally:
@@ -196,7 +203,7 @@ def test_the_last_receive_leaves_a_live_run_alone(background: Background, upstre
     running = background.start(response_id)
     background.wait_for(lambda: background.record(response_id).status == "in_progress")
 
-    assert background.deliver(response_id, 3) == {"batchItemFailures": []}
+    assert background.deliver(response_id, 3, worker_max_receives=3)["batchItemFailures"]
 
     running.join(10)
     assert background.record(response_id).status == "completed"

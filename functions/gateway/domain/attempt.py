@@ -4,7 +4,8 @@ The run's events are buffered and written every ``flush_seconds`` (a small Batch
 by a conditional heartbeat that also stores the partial output. The heartbeat is the cancellation check: it
 only succeeds while the response is ``in_progress`` under this attempt, so a cancel (or a takeover) makes it
 fail, and the run is stopped, which closes the upstream connection. While the upstream is silent the heartbeat
-still goes out every ``heartbeat_seconds``, so a live run is never mistaken for a dead one.
+still goes out every ``heartbeat_seconds``, so a live run is never mistaken for a dead one; ``on_beat`` follows
+each successful one (the worker renews the job's message and tenant slot there).
 
 The final state and the terminal event are written together, conditionally (``ResponseStore.settle``): if a
 cancel got there first, neither is written and the cancel stands.
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.domain.partial import PartialOutput, queued_shell
 from gateway.domain.run import Run, io
@@ -39,6 +40,7 @@ class Attempt:
         flush_seconds: float,
         heartbeat_seconds: float,
         clock: Callable[[], float] = time.time,
+        on_beat: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.record = record
         self._store = store
@@ -51,6 +53,7 @@ class Attempt:
         self._pending: list[StreamEvent] = []
         self._lock = asyncio.Lock()
         self._last_beat = clock()
+        self._on_beat = on_beat
         self._settled = False
 
     @property
@@ -103,7 +106,7 @@ class Attempt:
             await self._write_pending()
             partial = self._partial.response_json(self._shell) if self._partial.changed else None
             self._last_beat = now
-            return await io(
+            alive = await io(
                 self._store.heartbeat,
                 self.record.tenant,
                 self.record.id,
@@ -111,6 +114,9 @@ class Attempt:
                 now=now,
                 response_json=partial,
             )
+            if alive and self._on_beat is not None:
+                await self._on_beat(now)
+            return alive
 
     async def _write_pending(self) -> None:
         events, self._pending = self._pending, []

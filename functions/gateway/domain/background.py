@@ -1,15 +1,21 @@
 """The background worker: what one delivery of a job does, whatever happened to earlier deliveries.
 
-    record terminal, deleted or expired ........................ nothing (a duplicate delivery)
-    in_progress, heartbeat fresh ............................... nothing: a live worker owns it (and its message)
-    delivery number >= max_receives ............................ fail it, without running: the last delivery is
-                                                                 kept for this, so a job that keeps killing its
-                                                                 worker still ends (the DLQ has no consumer)
-    queued, or in_progress with a stale heartbeat (dead worker)  claim it as a new attempt and run it
+    record terminal, deleted or expired ................ done: the message may go (a duplicate delivery)
+    in_progress, heartbeat fresh ....................... keep the message, hidden until the owner's lease could
+                                                         have run out: if the owner dies, it may be the only one
+    failed runs >= max_failures ........................ fail it, without running
+    delivery number >= max_receives .................... fail it, without running: SQS's last delivery before
+                                                         the dead-letter queue (which has no consumer)
+    tenant already runs max_running_per_tenant jobs .... keep the message, hidden for a short, growing delay
+    queued, or in_progress with a stale heartbeat ...... claim it as a new attempt and run it, keeping the
+                                                         message hidden from the heartbeat (``domain/holds.py``)
 
-A run that raises is released for the next delivery (retry), except on the last delivery that may run, where it
-is failed at once rather than a visibility timeout later. Every write is conditional (``Guard``), so racing
-deliveries, cancels and takeovers resolve to one winner.
+Failed runs are counted in DynamoDB (``StoredResponse.failures``: a run whose worker died, found by the takeover,
+or a run that raised), not from SQS's receive count, which grows with every wait above as well. A run that
+raises is released for a retry a few seconds later, except when it used the last allowed failure or delivery:
+then it is failed at once. An upstream 429 releases the job without counting a failure and retries it after the
+upstream's ``Retry-After``. Every write is conditional (``Guard``), so racing deliveries, cancels and takeovers
+resolve to one winner.
 """
 
 from __future__ import annotations
@@ -24,34 +30,42 @@ from typing import Any
 
 from gateway.domain.attempt import Attempt
 from gateway.domain.builder import ResponseBuilder, public_view
+from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_seconds
 from gateway.domain.partial import close_partial, queued_shell
+from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
 from gateway.domain.service import ResponsesService
 from gateway.domain.status import TERMINAL, can_move
 from gateway.errors import GatewayError
 from gateway.providers.registry import ProviderRegistry
+from gateway.queue.base import MessageVisibility
 from gateway.queue.messages import BackgroundJob, deliveries
 from gateway.schemas.events import ResponseLifecycleEvent, StreamEvent
 from gateway.schemas.responses import ResponseError
 from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse
 
 logger = logging.getLogger("gateway.worker")
+_MAX_WAIT_SECONDS = 60.0
+"""Longest wait for a tenant slot between two deliveries."""
 
 
 class Outcome(Enum):
     DONE = "done"
-    """The message may be deleted: the job finished, or needs nothing from this delivery."""
+    """The message may be deleted: the job has ended, or ends nowhere else."""
     RETRY = "retry"
-    """Leave the message for redelivery (reported as a batch item failure)."""
+    """Leave the message for redelivery (reported as a batch item failure), hidden for as long as it was set."""
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    max_receives: int = 3
+    max_receives: int = 100
+    max_failures: int = 2
     lease_seconds: float = 60.0
     heartbeat_seconds: float = 2.0
     flush_seconds: float = 0.3
     ttl_days: int = 30
+    requeue_seconds: float = 5.0
+    max_running_per_tenant: int = 0
 
 
 class BackgroundWorker:
@@ -62,6 +76,8 @@ class BackgroundWorker:
         providers: ProviderRegistry,
         config: WorkerConfig,
         *,
+        queue: MessageVisibility | None = None,
+        slots: TenantSlots | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -69,6 +85,8 @@ class BackgroundWorker:
         self._providers = providers
         self._service = ResponsesService(store, providers, ttl_days=config.ttl_days)
         self._config = config
+        self._queue = queue
+        self._slots = slots if config.max_running_per_tenant > 0 else None
         self._clock = clock
 
     async def aclose(self) -> None:
@@ -82,7 +100,7 @@ class BackgroundWorker:
                 logger.error("dropping SQS message %s: its body is not a background job", delivery)
                 continue
             try:
-                outcome = await self.process(delivery.job, delivery.receive_count)
+                outcome = await self.process(delivery.job, delivery.receive_count, delivery.receipt_handle)
             except Exception:
                 logger.exception("background job %s failed", delivery.job.response_id)
                 outcome = Outcome.RETRY
@@ -90,41 +108,84 @@ class BackgroundWorker:
                 failures.append({"itemIdentifier": delivery.message_id})
         return {"batchItemFailures": failures}
 
-    async def process(self, job: BackgroundJob, receive_count: int) -> Outcome:
+    async def process(self, job: BackgroundJob, receive_count: int, receipt_handle: str | None = None) -> Outcome:
+        config = self._config
+        message = Message(self._queue, receipt_handle)
         record = await io(self._store.get, job.tenant, job.response_id)
         if record is None or not record.background or record.status in TERMINAL:
             return Outcome.DONE
         now = self._clock()
-        stale_before = now - self._config.lease_seconds
+        stale_before = now - config.lease_seconds
         if record.status == "in_progress" and record.heartbeat_at >= stale_before:
-            return Outcome.DONE
+            await message.hide(record.heartbeat_at - stale_before + 1)
+            return Outcome.RETRY
         if record.status == "queued":
             guard = Guard(frozenset({"queued"}), attempt=record.attempt)
-        else:
+            failures = record.failures
+        else:  # its owner died (heartbeat stale), or released it (heartbeat 0, already counted)
             guard = Guard(frozenset({"in_progress"}), attempt=record.attempt, stale_before=stale_before)
-        if receive_count >= self._config.max_receives:
-            await self._give_up(record, guard, receive_count - 1)
+            failures = record.failures + (1 if record.heartbeat_at > 0 else 0)
+        if failures >= config.max_failures:
+            await self._give_up(record, guard, f"its worker failed {_times(failures)}")
             return Outcome.DONE
+        if receive_count >= config.max_receives:
+            await self._give_up(record, guard, f"it was delivered {_times(receive_count)} without finishing")
+            return Outcome.DONE
+        slot: Slot | None = None
+        if self._slots is not None:
+            slot = await self._take_slot(self._slots, record, now)
+            if slot is None:
+                await message.hide(min(config.requeue_seconds * receive_count, _MAX_WAIT_SECONDS))
+                return Outcome.RETRY
+        keepalive = Keepalive(message, self._slots, slot, lease_seconds=config.lease_seconds)
         in_progress = queued_shell(record.response).model_copy(update={"status": "in_progress"})
-        claimed = await io(self._store.claim, record, guard, now=now, response_json=in_progress.model_dump_json())
-        if claimed is None:  # another delivery, or a cancel, got there first
-            return Outcome.DONE
+        claimed = await io(
+            self._store.claim, record, guard, now=now, response_json=in_progress.model_dump_json(), failures=failures
+        )
+        if claimed is None:  # another delivery, or a cancel, got there first: look again once a takeover could be due
+            await keepalive.release()
+            await message.hide(config.lease_seconds)
+            return Outcome.RETRY
+        try:
+            return await self._attempt(claimed, keepalive, message, receive_count)
+        finally:
+            await keepalive.release()
+
+    async def _take_slot(self, slots: TenantSlots, record: StoredResponse, now: float) -> Slot | None:
+        """A slot of the tenant for the attempt about to start, or None when the tenant has none free."""
+        holder = f"{record.id}#{record.attempt + 1}"
+        limit = self._config.max_running_per_tenant
+        until = now + hold_seconds(self._config.lease_seconds)
+        index = await io(slots.acquire, record.tenant, holder, limit=limit, now=now, until=until)
+        return None if index is None else Slot(record.tenant, index, holder)
+
+    async def _attempt(self, claimed: StoredResponse, keepalive: Keepalive, message: Message, receives: int) -> Outcome:
+        config = self._config
+        await keepalive.renew(self._clock())
         attempt = Attempt(
             self._store,
             self._log,
             claimed,
-            flush_seconds=self._config.flush_seconds,
-            heartbeat_seconds=self._config.heartbeat_seconds,
+            flush_seconds=config.flush_seconds,
+            heartbeat_seconds=config.heartbeat_seconds,
             clock=self._clock,
+            on_beat=keepalive.renew,
         )
         try:
             await self._run(attempt)
+        except RetryLater as wait:
+            logger.info("background response %s: the upstream asked to wait %.0f s", claimed.id, wait.seconds)
+            await io(self._store.release, claimed.tenant, claimed.id, claimed.attempt, failed=False)
+            await message.hide(wait.seconds)
+            return Outcome.RETRY
         except Exception:
             logger.exception("background response %s, attempt %d failed", claimed.id, claimed.attempt)
-            if receive_count >= self._config.max_receives - 1:
-                await self._give_up(claimed, attempt.guard, receive_count)
+            failures = claimed.failures + 1
+            if failures >= config.max_failures or receives >= config.max_receives - 1:
+                await self._give_up(claimed, attempt.guard, f"its worker failed {_times(failures)}")
                 return Outcome.DONE
-            await io(self._store.release, claimed.tenant, claimed.id, claimed.attempt)
+            await io(self._store.release, claimed.tenant, claimed.id, claimed.attempt, failed=True)
+            await message.hide(config.requeue_seconds)
             return Outcome.RETRY
         return Outcome.DONE
 
@@ -134,11 +195,11 @@ class BackgroundWorker:
         except GatewayError as exc:  # e.g. its previous response was deleted meanwhile: it can never run
             await self._fail(attempt.record, attempt.guard, exc.code or "server_error", exc.message)
             return
+        run.provider = ThrottleAware(run.provider, default_seconds=self._config.requeue_seconds)
         await attempt.drive(run)
 
-    async def _give_up(self, record: StoredResponse, guard: Guard, failures: int) -> None:
-        message = f"The background job could not be completed: its worker failed {failures} times."
-        await self._fail(record, guard, "server_error", message)
+    async def _give_up(self, record: StoredResponse, guard: Guard, reason: str) -> None:
+        await self._fail(record, guard, "server_error", f"The background job could not be completed: {reason}.")
 
     async def _fail(self, record: StoredResponse, guard: Guard, code: str, message: str) -> None:
         """End ``record`` failed, appending ``response.failed`` to its live attempt's events (after whatever
@@ -159,3 +220,7 @@ class BackgroundWorker:
             )
         failed = dataclasses.replace(record, status="failed", response_json=final.model_dump_json())
         await io(self._store.settle, failed, guard, events)
+
+
+def _times(count: int) -> str:
+    return f"{count} time" if count == 1 else f"{count} times"

@@ -44,22 +44,34 @@ def build_worker(
     settings: Settings, *, providers: ProviderRegistry | None = None, clock: Callable[[], float] = time.time
 ) -> BackgroundWorker:
     """Real adapters from settings, imported here rather than at module import to keep cold start lean."""
+    import boto3
+
     from gateway.providers.registry import ProviderRegistry
+    from gateway.queue.sqs import SqsJobQueue
     from gateway.store.factory import build_storage
+    from gateway.store.slots import DynamoTenantSlots
 
     apply_log_level(settings)
     storage = build_storage(settings)
+    queue = None
+    if settings.queue_url:  # to hold each delivery's message (ChangeMessageVisibility)
+        queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
     return BackgroundWorker(
         storage.responses,
         storage.events,
         providers or ProviderRegistry(settings),
         WorkerConfig(
             max_receives=settings.worker_max_receives,
+            max_failures=settings.worker_max_failures,
             lease_seconds=settings.worker_lease_seconds,
             heartbeat_seconds=settings.worker_heartbeat_seconds,
             flush_seconds=settings.event_flush_seconds,
             ttl_days=settings.ttl_days,
+            requeue_seconds=settings.worker_requeue_seconds,
+            max_running_per_tenant=settings.max_running_per_tenant,
         ),
+        queue=queue,
+        slots=DynamoTenantSlots(settings.table_name, storage.dynamodb),
         clock=clock,
     )
 

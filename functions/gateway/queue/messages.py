@@ -31,6 +31,8 @@ class Delivery:
     message_id: str
     job: BackgroundJob
     receive_count: int
+    receipt_handle: str | None = None
+    """This receive's handle: what changes the message's visibility (a later receive gets another)."""
 
 
 def deliveries(event: dict[str, Any]) -> list[Delivery | str]:
@@ -44,5 +46,6 @@ def deliveries(event: dict[str, Any]) -> list[Delivery | str]:
             parsed.append(message_id)
             continue
         count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-        parsed.append(Delivery(message_id=message_id, job=job, receive_count=count))
+        handle = record.get("receiptHandle") or None
+        parsed.append(Delivery(message_id=message_id, job=job, receive_count=count, receipt_handle=handle))
     return parsed

@@ -1,13 +1,28 @@
-"""``SqsJobQueue``: the ``JobQueue`` port on an SQS standard queue."""
+"""``SqsJobQueue``: the ``JobQueue`` and ``MessageVisibility`` ports on an SQS standard queue."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
 
 from gateway.queue.messages import BackgroundJob
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+logger = logging.getLogger("gateway.queue")
+MAX_VISIBILITY_SECONDS = 43_200
+"""SQS's ceiling for a visibility timeout (12 hours)."""
+_STALE_HANDLE = frozenset(
+    {
+        "ReceiptHandleIsInvalid",
+        "AWS.SimpleQueueService.MessageNotInflight",
+        "MessageNotInflight",
+        "InvalidParameterValue",  # "The receipt handle has expired"
+    }
+)
 
 
 class SqsJobQueue:
@@ -17,3 +32,18 @@ class SqsJobQueue:
 
     def enqueue(self, job: BackgroundJob) -> None:
         self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.body())
+
+    def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+        try:
+            self._client.change_message_visibility(
+                QueueUrl=self._queue_url,
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=max(0, min(seconds, MAX_VISIBILITY_SECONDS)),
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in _STALE_HANDLE:
+                raise
+            logger.info("the jobs queue no longer takes this receipt handle (%s)", code)
+            return False
+        return True

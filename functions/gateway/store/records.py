@@ -59,6 +59,7 @@ def to_item(record: StoredResponse) -> Item:
     if record.background:
         item["attempt"] = {"N": str(record.attempt)}
         item["heartbeat_at"] = {"N": repr(record.heartbeat_at)}
+        item["failures"] = {"N": str(record.failures)}
     if record.parent:
         item["parent"] = {"S": record.parent}
     if record.request_json is not None:
@@ -110,4 +111,5 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         request_json=item["request"]["S"] if "request" in item else None,
         attempt=int(item["attempt"]["N"]) if "attempt" in item else 0,
         heartbeat_at=float(item["heartbeat_at"]["N"]) if "heartbeat_at" in item else 0.0,
+        failures=int(item["failures"]["N"]) if "failures" in item else 0,
     )

@@ -5,6 +5,7 @@ Who may write, and when (each write is one conditional DynamoDB request, so exac
     claim      queued ─► in_progress, attempt+1           (#status = queued AND attempt = n)
     takeover   in_progress ─► in_progress, attempt+1      (... AND attempt = n AND heartbeat_at < now - lease)
     heartbeat  partial output, heartbeat_at = now         (#status = in_progress AND attempt = n)
+    release    heartbeat_at = 0 [, failures+1]            (#status = in_progress AND attempt = n)
     settle     ─► completed | failed | incomplete | cancelled, plus the attempt's terminal event, atomically
                (#status IN sources_of(target) [AND attempt = n] [AND heartbeat_at < stale])
 
@@ -74,11 +75,18 @@ class ConditionalWrites:
     def _offload(self, item: Item, key: str) -> Item:
         raise NotImplementedError
 
-    def claim(self, record: StoredResponse, guard: Guard, *, now: float, response_json: str) -> StoredResponse | None:
+    def claim(
+        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+    ) -> StoredResponse | None:
         condition, names, values = _condition(guard)
         attempt = record.attempt + 1
-        values |= {":in_progress": {"S": "in_progress"}, ":next": {"N": str(attempt)}, ":now": {"N": repr(now)}}
-        update = "SET #status = :in_progress, attempt = :next, heartbeat_at = :now"
+        values |= {
+            ":in_progress": {"S": "in_progress"},
+            ":next": {"N": str(attempt)},
+            ":now": {"N": repr(now)},
+            ":failures": {"N": str(failures)},
+        }
+        update = "SET #status = :in_progress, attempt = :next, heartbeat_at = :now, failures = :failures"
         if len(response_json.encode()) <= INLINE_LIMIT:
             update += ", #response = :response"
             names["#response"] = "response"
@@ -86,7 +94,12 @@ class ConditionalWrites:
         if not self._update(record.tenant, record.thread, record.id, update, condition, names, values):
             return None
         return dataclasses.replace(
-            record, status="in_progress", attempt=attempt, heartbeat_at=now, response_json=response_json
+            record,
+            status="in_progress",
+            attempt=attempt,
+            heartbeat_at=now,
+            response_json=response_json,
+            failures=failures,
         )
 
     def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
@@ -100,10 +113,14 @@ class ConditionalWrites:
             values[":response"] = {"S": response_json}
         return self._update(tenant, _thread(response_id), response_id, update, condition, names, values)
 
-    def release(self, tenant: str, response_id: str, attempt: int) -> None:
+    def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
         condition, names, values = _condition(Guard(frozenset({"in_progress"}), attempt=attempt))
         values[":zero"] = {"N": "0"}
-        self._update(tenant, _thread(response_id), response_id, "SET heartbeat_at = :zero", condition, names, values)
+        update = "SET heartbeat_at = :zero"
+        if failed:
+            update += ", failures = if_not_exists(failures, :zero) + :one"
+            values[":one"] = {"N": "1"}
+        self._update(tenant, _thread(response_id), response_id, update, condition, names, values)
 
     def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
         condition, names, values = _condition(guard)

@@ -41,8 +41,6 @@ class StoredResponse:
     """When the live attempt last proved it was alive (unix seconds); 0 once released."""
     failures: int = 0
     """Background runs that died or raised so far (a run released to wait for the upstream is not one)."""
-    failures: int = 0
-    """Background runs that died or raised so far (a run released to wait for the upstream is not one)."""
 
     @cached_property
     def response(self) -> Response:

@@ -46,8 +46,23 @@ def resume_answer(tool_results: int) -> str:
     return f"Earlier I ran a command and patched notes.txt ({tool_results} tool results in history)."
 
 
+def _code_mode_tool(tool_names: set[str]) -> str | None:
+    """Codex's code mode (gpt-6 family): one free-form ``exec`` tool that runs JavaScript calling the real
+    tools as ``tools.<name>(...)``; the gateway names it after its namespace (``functions__exec``)."""
+    return next((name for name in sorted(tool_names) if name == "exec" or name.endswith("__exec")), None)
+
+
+def _shell_call(tool_names: set[str]) -> tuple[str, str]:
+    """``(tool name, JSON arguments)`` for step 1."""
+    if code := _code_mode_tool(tool_names):
+        return code, json.dumps({"input": f"text(await tools.exec_command({{cmd: {json.dumps(SHELL_COMMAND)}}}));"})
+    return "exec_command", json.dumps({"cmd": SHELL_COMMAND})
+
+
 def _patch_call(tool_names: set[str]) -> tuple[str, str]:
     """``(tool name, JSON arguments)`` for step 2."""
+    if code := _code_mode_tool(tool_names):
+        return code, json.dumps({"input": f"text(await tools.apply_patch({json.dumps(PATCH)}));"})
     if "apply_patch" in tool_names:
         return "apply_patch", json.dumps({"input": PATCH})
     return "exec_command", json.dumps({"cmd": f"apply_patch <<'EOF'\n{PATCH}EOF\n"})
@@ -99,14 +114,14 @@ def chat_agent(body: Json) -> chat.Reply:
     last_result = last.get("tool_call_id") if last.get("role") == "tool" else None
     last_user = next((_chat_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     tools = body.get("tools") or []
+    names = {t.get("function", {}).get("name") for t in tools} - {None}
     step = _step(last_result, last_user, tool_results)
     if step == "shell":
-        return _thinking_first(chat.tool_reply((SHELL_CALL, "exec_command", json.dumps({"cmd": SHELL_COMMAND}))))
+        return _thinking_first(chat.tool_reply((SHELL_CALL, *_shell_call(names))))
     if step == "patch":
         if any(t.get("type") == "custom" and t.get("custom", {}).get("name") == "apply_patch" for t in tools):
             return _thinking_first(_chat_custom_call(PATCH_CALL, "apply_patch", PATCH))
-        name, arguments = _patch_call({t.get("function", {}).get("name") for t in tools} - {None})
-        return _thinking_first(chat.tool_reply((PATCH_CALL, name, arguments)))
+        return _thinking_first(chat.tool_reply((PATCH_CALL, *_patch_call(names))))
     if step == "final":
         return chat.text_reply(FINAL_TEXT)
     return chat.text_reply(resume_answer(tool_results))
@@ -131,9 +146,7 @@ def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
     step = _step(last_results[-1] if last_results else None, last_user, len(results))
     if step in ("shell", "patch"):
         call_id, (name, arguments) = (
-            (SHELL_CALL, ("exec_command", json.dumps({"cmd": SHELL_COMMAND})))
-            if step == "shell"
-            else (PATCH_CALL, _patch_call(tool_names))
+            (SHELL_CALL, _shell_call(tool_names)) if step == "shell" else (PATCH_CALL, _patch_call(tool_names))
         )
         middle = len(arguments) // 2
         return bedrock.stream(

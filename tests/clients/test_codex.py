@@ -30,10 +30,11 @@ class Case:
     model: str
     route: Literal["chat", "bedrock"]
     unsupported: tuple[str, ...]
-    """Tool types Codex sends for this model that the gateway refused before issue 10 (each refusal was the
-    whole request); the peeled run checks no other refusal appears."""
-    patch_tool: Literal["shell", "custom"]
-    """How apply_patch reaches Codex when nothing is stripped: through the shell, or its own custom tool."""
+    """What the gateway refused of this model's requests before issue 10 (tool or item types, or parameter
+    paths; each refusal was the whole request): the peeled run checks that nothing else is refused."""
+    patch_tool: Literal["shell", "custom", "code"]
+    """How the model's calls reach Codex when nothing is stripped: apply_patch through the shell or as its own
+    custom tool; or "code" mode (gpt-6 family), where every call is JavaScript for one namespaced ``exec``."""
 
     @property
     def id(self) -> str:
@@ -44,6 +45,7 @@ CASES = [
     Case("gpt-4o-mini", "chat", ("namespace", "web_search"), "shell"),
     Case(f"bedrock/{CLAUDE}", "bedrock", ("namespace", "web_search"), "shell"),
     Case("gpt-5.5", "chat", ("custom", "tool_search", "web_search"), "custom"),
+    Case("gpt-6.2-sol", "chat", ("additional_tools",), "code"),
 ]
 
 
@@ -94,7 +96,8 @@ def assert_task_done(session: Session, stack: Stack, case: Case) -> None:
     exchanges = session.proxy.exchanges
     assert [(e.method, e.path.split("?")[0], e.status) for e in exchanges] == [("POST", "/v1/responses", 200)] * 4
     requests = [e.body for e in exchanges]
-    assert [o["call_id"] for o in _items(requests[1], "function_call_output")] == [agents.SHELL_CALL]
+    output_kind = "custom_tool_call_output" if case.patch_tool == "code" else "function_call_output"
+    assert [o["call_id"] for o in _items(requests[1], output_kind)] == [agents.SHELL_CALL]
     assert agents.RESUME_PROMPT in str((requests[3] or {}).get("input", [])[-1:])
     assert_forwarded(stack, case)
 
@@ -121,17 +124,26 @@ def assert_forwarded(stack: Stack, case: Case) -> None:
         assert thinking == [{"text": agents.THINKING, "signature": agents.signature(agents.SHELL_CALL)}]
 
 
+def _refused(refusal: Json) -> str:
+    """What a refusal was about: the removed tool's or item's type, else the parameter named."""
+    removed = refusal["removed"]
+    return str(
+        removed["type"] if isinstance(removed, dict) and "type" in removed else refusal["error"]["error"]["param"]
+    )
+
+
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
 def test_codex_runs_a_task_and_resumes(codex_binary: Path, tmp_path: Path, fresh: Stack, case: Case) -> None:
     session = run_session(codex_binary, tmp_path, fresh, case, peel=False)
 
     assert [e.error for e in session.proxy.exchanges if e.error] == []
     assert_task_done(session, fresh, case)
+    requests = [e.body for e in session.proxy.exchanges]
+    calls = [(c.get("namespace"), c["name"], c["call_id"]) for c in _items(requests[2], "custom_tool_call")]
     if case.patch_tool == "custom":
-        requests = [e.body for e in session.proxy.exchanges]
-        [call] = _items(requests[2], "custom_tool_call")
-        assert (call["name"], call["call_id"]) == ("apply_patch", agents.PATCH_CALL)
-        assert [o["call_id"] for o in _items(requests[2], "custom_tool_call_output")] == [agents.PATCH_CALL]
+        assert calls == [(None, "apply_patch", agents.PATCH_CALL)]
+    if case.patch_tool == "code":
+        assert calls == [("functions", "exec", agents.SHELL_CALL), ("functions", "exec", agents.PATCH_CALL)]
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
@@ -145,6 +157,6 @@ def test_codex_works_once_the_refused_tools_are_removed(
     refusals = [refusal for exchange in session.proxy.exchanges for refusal in exchange.refusals]
     for refusal in refusals:
         assert refusal["status"] == 400
-        assert refusal["error"]["error"]["code"] == "unsupported_parameter"
-    assert {r["removed"]["type"] for r in refusals} <= set(case.unsupported)
+        assert refusal["error"]["error"]["type"] == "invalid_request_error"
+    assert {_refused(r) for r in refusals} <= set(case.unsupported)
     assert_task_done(session, fresh, case)

@@ -37,6 +37,14 @@ THINKING = "The task needs a look at the file, then a patch."
 ["reasoning.encrypted_content"]`` with ``store: false`` and echoes reasoning items back on the next turn."""
 
 
+COMPACTION_PROMPT = "CONTEXT CHECKPOINT COMPACTION"
+"""In the user message of Codex's local compaction request (providers without remote compaction)."""
+CHECKPOINT = "Checkpoint: the shell command ran; notes.txt still needs the patch."
+"""The scripted summary; Codex carries it into the compacted history."""
+HUGE_CONTEXT = 1_000_000
+"""Input tokens reported by ``compacting_chat_agent`` for the shell step: past any auto-compaction limit."""
+
+
 def signature(call_id: str) -> str:
     """The Bedrock reasoning signature sent with the reasoning before ``call_id``."""
     return f"sig-{call_id}"
@@ -69,11 +77,15 @@ def _patch_call(tool_names: set[str]) -> tuple[str, str]:
 
 
 def _step(last_tool_result: str | None, last_user_text: str, tool_results: int) -> str:
-    """``shell``, ``patch``, ``final`` or ``resume``."""
+    """``shell``, ``patch``, ``final``, ``resume``, or ``summary`` when Codex asks for a compaction."""
     if last_tool_result == SHELL_CALL:
         return "patch"
     if last_tool_result == PATCH_CALL:
         return "final"
+    if COMPACTION_PROMPT in last_user_text:
+        return "summary"
+    if CHECKPOINT in last_user_text:
+        return "patch"  # the compacted history says the shell step is done
     return "resume" if RESUME_PROMPT in last_user_text and tool_results else "shell"
 
 
@@ -124,7 +136,17 @@ def chat_agent(body: Json) -> chat.Reply:
         return _thinking_first(chat.tool_reply((PATCH_CALL, *_patch_call(names))))
     if step == "final":
         return chat.text_reply(FINAL_TEXT)
+    if step == "summary":
+        return chat.text_reply(CHECKPOINT)
     return chat.text_reply(resume_answer(tool_results))
+
+
+def compacting_chat_agent(body: Json) -> chat.Reply:
+    """``chat_agent`` whose shell step reports ``HUGE_CONTEXT`` input tokens, so Codex compacts mid-turn."""
+    reply = chat_agent(body)
+    if any(SHELL_CALL in str(chunk) for chunk in reply.chunks):
+        reply.chunks[-1] = chat.usage_chunk(prompt=HUGE_CONTEXT)
+    return reply
 
 
 # Bedrock Converse -------------------------------------------------------------------------------------------
@@ -156,7 +178,7 @@ def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
             bedrock.message_stop("tool_use"),
             bedrock.metadata(),
         )
-    text = FINAL_TEXT if step == "final" else resume_answer(len(results))
+    text = {"final": FINAL_TEXT, "summary": CHECKPOINT}.get(step) or resume_answer(len(results))
     return bedrock.text_reply(text)
 
 

@@ -160,3 +160,32 @@ def test_codex_works_once_the_refused_tools_are_removed(
         assert refusal["error"]["error"]["type"] == "invalid_request_error"
     assert {_refused(r) for r in refusals} <= set(case.unsupported)
     assert_task_done(session, fresh, case)
+
+
+def test_codex_compacts_a_long_turn_through_the_gateway(codex_binary: Path, tmp_path: Path, fresh: Stack) -> None:
+    """A custom provider has no remote compaction: past its token limit Codex asks the model itself for a
+    summary (an ordinary /responses request) and carries on from a compacted history."""
+    fresh.upstream.policy = agents.compacting_chat_agent
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "notes.txt").write_text(agents.ORIGINAL)
+    proxy = fresh.proxy()
+    with proxy.serve() as url:
+        write_config(tmp_path / "codex-home", f"{url}/v1", "gpt-4o-mini")
+        run = Codex(home=tmp_path / "codex-home", workdir=workdir).exec(agents.TASK_PROMPT)
+    report("codex-compaction", proxy, fresh)
+
+    assert run.returncode == 0, run.describe()
+    assert (workdir / "notes.txt").read_text() == agents.PATCHED
+    assert run.final_message == agents.FINAL_TEXT
+    exchanges = proxy.exchanges
+    assert [e.status for e in exchanges] == [200] * 4
+    _, compaction, compacted, final = (e.body or {} for e in exchanges)
+    # The compaction request: the whole turn so far, then Codex's summarization prompt
+    assert agents.COMPACTION_PROMPT in str(compaction["input"][-1])
+    assert [o["call_id"] for o in _items(compaction, "function_call_output")] == [agents.SHELL_CALL]
+    # The turn goes on from the summary alone: the shell call is gone from the history
+    assert agents.CHECKPOINT in str(compacted["input"])
+    assert _items(compacted, "function_call_output") == []
+    assert [o["call_id"] for o in _items(final, "function_call_output")] == [agents.PATCH_CALL]
+    assert agents.COMPACTION_PROMPT in str(fresh.upstream.requests[1]["messages"][-1])

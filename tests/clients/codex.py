@@ -41,6 +41,15 @@ def write_config(home: Path, base_url: str, model: str) -> Path:
     return config
 
 
+def write_openai_config(home: Path, base_url: str, model: str) -> Path:
+    """The other common setup: Codex's built-in ``openai`` provider pointed at the gateway (key from
+    ``CODEX_API_KEY``). Codex then treats it as OpenAI: WebSocket transport first, remote compaction."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    config.write_text(f'model = "{model}"\nopenai_base_url = "{base_url}"\n')
+    return config
+
+
 @dataclass(frozen=True)
 class CodexRun:
     returncode: int
@@ -95,6 +104,7 @@ class Codex:
             **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CODEX_", "AWS_"))},
             "CODEX_HOME": str(self.home),
             KEY_VARIABLE: "client-key",
+            "CODEX_API_KEY": "client-key",
             "NO_COLOR": "1",
         }
         done = subprocess.run(

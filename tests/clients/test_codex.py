@@ -8,6 +8,7 @@ catalog (``gpt-5.5``: a ``custom`` free-form apply_patch tool, ``tool_search``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import pytest
 
 from tests.clients import agents
-from tests.clients.codex import Codex, CodexRun, write_config
+from tests.clients.codex import Codex, CodexRun, write_config, write_openai_config
 from tests.clients.conftest import Stack, report
 from tests.clients.proxy import RecordingProxy
 from tests.fakes.bedrock import CLAUDE
@@ -189,3 +190,24 @@ def test_codex_compacts_a_long_turn_through_the_gateway(codex_binary: Path, tmp_
     assert _items(compacted, "function_call_output") == []
     assert [o["call_id"] for o in _items(final, "function_call_output")] == [agents.PATCH_CALL]
     assert agents.COMPACTION_PROMPT in str(fresh.upstream.requests[1]["messages"][-1])
+
+
+def test_codex_as_the_built_in_openai_provider(codex_binary: Path, tmp_path: Path, fresh: Stack) -> None:
+    """``openai_base_url`` = the gateway, no custom provider: Codex first tries Responses over WebSocket on
+    ``GET /v1/responses``, then falls back to HTTP and must still finish the task. No proxy here, so the
+    upgrade reaches the gateway exactly as Codex sends it."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "notes.txt").write_text(agents.ORIGINAL)
+    write_openai_config(tmp_path / "codex-home", f"{fresh.gateway.url}/v1", "gpt-5.5")
+
+    started = time.monotonic()
+    run = Codex(home=tmp_path / "codex-home", workdir=workdir).exec(agents.TASK_PROMPT)
+    elapsed = time.monotonic() - started
+
+    assert run.returncode == 0, run.describe()
+    assert (workdir / "notes.txt").read_text() == agents.PATCHED
+    assert run.final_message == agents.FINAL_TEXT
+    assert [r["model"] for r in fresh.upstream.requests] == ["gpt-5.5"] * 3
+    fallbacks = [e for e in run.items("error") if "WebSocket" in e["message"]]
+    print(f"openai provider: {elapsed:.1f} s, WebSocket fallback notices: {[e['message'] for e in fallbacks]}")

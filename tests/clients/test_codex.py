@@ -1,13 +1,17 @@
 """The Codex CLI, unmodified, runs a three-step task through the gateway and resumes it.
 
 Each case is one model route: a model Codex has no metadata for (its "fallback" tools: apply_patch goes
-through the shell), a ``bedrock/...claude...`` model over ConverseStream, and a model from Codex's own
-catalog (``gpt-5.5``: a ``custom`` free-form apply_patch tool, ``tool_search``). The scripted models in
-``agents.py`` drive: shell command -> apply_patch -> final answer; then ``codex exec resume`` asks a follow-up.
+through the shell), a ``bedrock/...claude...`` model over ConverseStream, and two from Codex's own catalog:
+``gpt-5.5`` (a ``custom`` free-form apply_patch tool, ``tool_search``) and ``gpt-6.2-sol`` (code mode: its
+tools arrive in an ``additional_tools`` input item, and the model calls one namespaced ``exec`` tool with
+JavaScript). The scripted models in ``agents.py`` drive: shell command -> apply_patch -> final answer; then
+``codex exec resume`` asks a follow-up. Two more runs: a turn long enough to make Codex compact, and Codex's
+built-in ``openai`` provider pointed at the gateway.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +151,7 @@ def test_codex_runs_a_task_and_resumes(codex_binary: Path, tmp_path: Path, fresh
         assert calls == [("functions", "exec", agents.SHELL_CALL), ("functions", "exec", agents.PATCH_CALL)]
 
 
+@pytest.mark.skipif(not os.environ.get("CLIENTS_PEEL"), reason="diagnosis: CLIENTS_PEEL=1 lists every refusal")
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in CASES])
 def test_codex_works_once_the_refused_tools_are_removed(
     codex_binary: Path, tmp_path: Path, fresh: Stack, case: Case

@@ -23,7 +23,13 @@ from gateway.settings import Settings, get_settings
 from gateway.store.schema import create_table
 from tests.fakes.upstream import FakeUpstream
 
+pytest_plugins = ("tests.contract.plugin",)
+"""Every reply the gateway sends in a test is judged against OpenAI's and Open Responses' schemas
+(tests/contract/README.md)."""
+
 TABLE = "responses-test"
+SEALING_KEY = "test-sealing-key-0123456789abcdef-fixed"
+"""A fixed master key: sealed reasoning state from one app instance opens in another, as across Lambda instances."""
 BUCKET = "responses-payloads-test"
 _real_connect = socket.socket.connect
 
@@ -75,6 +81,7 @@ def make_settings(**overrides: Any) -> Settings:
         "payload_bucket": BUCKET,
         "openai_api_key": "sk-upstream-test",
         "openai_base_url": "http://upstream.test/v1",
+        "sealing_keys": SEALING_KEY,
         **overrides,
     }
     return Settings(**values)

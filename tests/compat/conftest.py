@@ -47,6 +47,7 @@ def live_server() -> Iterator[LiveServer]:
         endpoint = stack.enter_context(moto_server())
         with scrubbed_env(endpoint):
             settings = Settings(
+                sealing_keys="compat-sealing-key-0123456789abcdef-fixed",
                 table_name=TABLE,
                 aws_region=REGION,
                 openai_base_url=upstream_url,

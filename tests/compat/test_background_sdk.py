@@ -69,6 +69,7 @@ def stack() -> Iterator[LiveServer]:
             create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
             queue_url = provision_queue(sqs, "jobs", max_receives=3, visibility_seconds=30)
             settings = Settings(
+                sealing_keys="compat-sealing-key-0123456789abcdef-fixed",
                 table_name=TABLE,
                 queue_url=queue_url,
                 aws_region=REGION,

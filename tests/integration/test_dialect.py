@@ -302,3 +302,133 @@ def test_codex_on_claude_custom_tool_then_a_turn_without_tools(
         {"toolUse": {"toolUseId": "tooluse_1", "name": "apply_patch", "input": {"input": PATCH}}}
     ]
     assert sent["messages"][2]["content"][0]["toolResult"]["toolUseId"] == "tooluse_1"
+
+
+# sealed reasoning state (RESPONSES_2026.md section 4) ----------------------------------------------------------
+
+
+@pytest.fixture
+def tenants_api(aws: None, fake_bedrock: converse.FakeBedrock) -> Iterator[TestClient]:
+    settings = make_settings(api_keys="acme:key-acme,globex:key-globex")
+    registry = ProviderRegistry(settings, bedrock_client=fake_bedrock.client())
+    with TestClient(create_app(build_services(settings, providers=registry)), raise_server_exceptions=False) as api:
+        yield api
+
+
+SIGNATURE = "EqQBCkgIARABGAIiQL-signed-by-claude=="
+ACME = {"authorization": "Bearer key-acme"}
+GLOBEX = {"authorization": "Bearer key-globex"}
+
+
+def stateless(api: TestClient, items: list[dict[str, Any]], headers: dict[str, str]) -> Any:
+    body = {
+        "model": f"bedrock/{CLAUDE}",
+        "input": items,
+        "tools": [EXEC],
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "reasoning": {"effort": "low"},
+    }
+    return api.post("/v1/responses", json=body, headers=headers)
+
+
+def test_claude_continues_statelessly_from_sealed_reasoning(
+    tenants_api: TestClient, fake_bedrock: converse.FakeBedrock
+) -> None:
+    # GIVEN Claude thinks (signed) and calls a tool, on a store:false request that asks for the state
+    fake_bedrock.add(
+        converse.stream(
+            converse.message_start(),
+            converse.reasoning(0, "Need to list ", "files.", signature=SIGNATURE),
+            converse.tool_use(1, "tooluse_9", "exec_command", '{"cmd": "ls"}'),
+            converse.message_stop("tool_use"),
+            converse.metadata(),
+        )
+    )
+    first = stateless(tenants_api, [user("what is here?")], ACME)
+    assert first.status_code == 200, first.text
+    reasoning_item, call = first.json()["output"]
+
+    # THEN the client gets the state sealed: opaque, and carrying neither the signature nor the text
+    token = reasoning_item["encrypted_content"]
+    assert token.startswith("gw1.") and SIGNATURE not in token and "files" not in token
+    assert reasoning_item["content"] == [{"type": "reasoning_text", "text": "Need to list files."}]
+
+    # WHEN it sends everything back on the next stateless turn
+    fake_bedrock.add(converse.text_reply("Two files."))
+    history = [
+        user("what is here?"),
+        reasoning_item,
+        call,
+        {"type": "function_call_output", "call_id": "tooluse_9", "output": "a.py b.py"},
+    ]
+    second = stateless(tenants_api, history, ACME)
+    assert second.status_code == 200, second.text
+
+    # THEN Claude gets its own thinking back, byte for byte, signature included
+    assistant = fake_bedrock.last_request["messages"][1]["content"]
+    assert assistant[0] == {
+        "reasoningContent": {"reasoningText": {"text": "Need to list files.", "signature": SIGNATURE}}
+    }
+    assert assistant[1]["toolUse"]["toolUseId"] == "tooluse_9"
+
+    # AND the same token is refused for another tenant, or altered, without reaching Bedrock
+    sent = len(fake_bedrock.requests)
+    for headers, state in (
+        (GLOBEX, token),
+        (ACME, token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")),
+    ):
+        refused = stateless(
+            tenants_api, [*history[:1], {**reasoning_item, "encrypted_content": state}, *history[2:]], headers
+        )
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert (error["code"], error["param"]) == ("invalid_encrypted_content", "input")
+        assert reasoning_item["id"] in error["message"]
+    assert len(fake_bedrock.requests) == sent
+
+    # AND state the gateway never sealed (another provider's) is not handed to Claude
+    fake_bedrock.add(converse.text_reply("Two files."))
+    foreign = {**reasoning_item, "encrypted_content": "gAAAAABo-openai-state"}
+    assert stateless(tenants_api, [*history[:1], foreign, *history[2:]], ACME).status_code == 200
+    assert "reasoningContent" not in json.dumps(fake_bedrock.last_request["messages"])
+
+
+def test_stored_reasoning_state_is_listed_sealed_only_on_request(
+    tenants_api: TestClient, fake_bedrock: converse.FakeBedrock
+) -> None:
+    fake_bedrock.add(
+        converse.stream(
+            converse.message_start(),
+            converse.reasoning(0, "Thinking.", signature=SIGNATURE),
+            converse.text(1, "Hi"),
+            converse.message_stop(),
+            converse.metadata(),
+        )
+    )
+    first = tenants_api.post(
+        "/v1/responses",
+        json={"model": f"bedrock/{CLAUDE}", "input": "hi", "reasoning": {"effort": "low"}},
+        headers=ACME,
+    ).json()
+    fake_bedrock.add(converse.text_reply("ok"))
+    reasoning_item = first["output"][0]
+    assert "encrypted_content" not in reasoning_item
+    second = tenants_api.post(
+        "/v1/responses",
+        json={
+            "model": f"bedrock/{CLAUDE}",
+            "input": [{"type": "item_reference", "id": reasoning_item["id"]}, user("go on")],
+        },
+        headers=ACME,
+    ).json()
+    listed = tenants_api.get(f"/v1/responses/{second['id']}/input_items", headers=ACME).json()["data"]
+    assert "encrypted_content" not in listed[-1]
+    shown = tenants_api.get(
+        f"/v1/responses/{second['id']}/input_items?include[]=reasoning.encrypted_content", headers=ACME
+    ).json()["data"]
+    assert shown[-1]["encrypted_content"].startswith("gw1.") and SIGNATURE not in shown[-1]["encrypted_content"]
+    retrieved = tenants_api.get(
+        f"/v1/responses/{first['id']}?include[]=reasoning.encrypted_content", headers=ACME
+    ).json()
+    assert retrieved["output"][0]["encrypted_content"].startswith("gw1.")

@@ -11,6 +11,7 @@ from gateway.domain.service import ResponsesService
 from gateway.logs import apply_log_level
 from gateway.providers.registry import ProviderRegistry
 from gateway.queue.sqs import SqsJobQueue
+from gateway.sealing_keys import SealerLoader
 from gateway.settings import Settings, get_settings
 from gateway.store.factory import build_storage
 from gateway.store.keys import DynamoKeyStore
@@ -45,6 +46,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
             events=storage.events,
             poll_seconds=settings.stream_poll_seconds,
             refuse_hosted_tools=settings.refuse_hosted_tools,
+            sealer=SealerLoader(settings),
         ),
         authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, storage.dynamodb)),
         providers=providers,

@@ -34,7 +34,7 @@ from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_sec
 from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
-from gateway.domain.service import ResponsesService
+from gateway.domain.service import ResponsesService, SealerSource
 from gateway.domain.status import TERMINAL, can_move
 from gateway.errors import GatewayError
 from gateway.providers.registry import ProviderRegistry
@@ -78,12 +78,13 @@ class BackgroundWorker:
         *,
         queue: MessageVisibility | None = None,
         slots: TenantSlots | None = None,
+        sealer: SealerSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._log = log
         self._providers = providers
-        self._service = ResponsesService(store, providers, ttl_days=config.ttl_days)
+        self._service = ResponsesService(store, providers, ttl_days=config.ttl_days, sealer=sealer)
         self._config = config
         self._queue = queue
         self._slots = slots if config.max_running_per_tenant > 0 else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
 from gateway.domain.calls import ID_PREFIX, CallItem, call_item, custom_input
+from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.ids import new_id, now
 from gateway.domain.tools import ToolSet, UpstreamTool
 from gateway.providers.base import (
@@ -111,14 +112,14 @@ class ResponseBuilder:
         tools: ToolSet | None = None,
         emit: bool = True,
         obfuscate: bool = True,
-        reveal: bool = False,
+        disclosure: Disclosure = HIDDEN,
     ) -> None:
         self._shell = shell
         self._thread = thread
         self._tools = tools or ToolSet()
         self._emit = emit
         self._obfuscate = obfuscate and emit
-        self._reveal = reveal
+        self._disclosure = disclosure
         self._seq = 0
         self._events: list[StreamEvent] = []
         self._output: list[OutputItem | None] = []
@@ -512,14 +513,13 @@ class ResponseBuilder:
                 ResponseLifecycleEvent(
                     type=kind,
                     sequence_number=self._next(),
-                    response=public_view(response, reveal=self._reveal),
+                    response=self._disclosure.response(response),
                 )
             )
 
     def _item_event(self, kind: str, index: int, item: OutputItem) -> None:
         if self._emit:
-            if isinstance(item, Reasoning) and not self._reveal:
-                item = item.model_copy(update={"encrypted_content": None})
+            item = self._disclosure.item(item)
             self._push(OutputItemEvent(type=kind, sequence_number=self._next(), output_index=index, item=item))
 
     def _part_event(self, kind: str, message: _OpenMessage, part: OutputText | Refusal) -> None:
@@ -549,12 +549,11 @@ class ResponseBuilder:
             )
 
 
-def public_view(response: Response, *, reveal: bool) -> Response:
-    """The response as a client sees it: reasoning state only with ``include: reasoning.encrypted_content``."""
-    if reveal or not any(isinstance(item, Reasoning) and item.encrypted_content for item in response.output):
-        return response
-    output = [
-        item.model_copy(update={"encrypted_content": None}) if isinstance(item, Reasoning) else item
-        for item in response.output
-    ]
-    return response.model_copy(update={"output": output})
+def public_view(response: Response, *, reveal: bool = False, disclosure: Disclosure | None = None) -> Response:
+    """The response as a client sees it: reasoning state only with ``include: reasoning.encrypted_content``,
+    and then sealed (``disclosure``); ``reveal=False`` alone hides it."""
+    if disclosure is None:
+        if reveal:
+            raise ValueError("revealing reasoning state needs a disclosure that seals it")
+        disclosure = HIDDEN
+    return disclosure.response(response)

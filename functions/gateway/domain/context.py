@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from gateway.domain.ids import new_id
 from gateway.errors import NotFoundError
 from gateway.schemas.items import ContentPart, InputText, ItemReference, Message, OutputText
-from gateway.schemas.tool_items import ContextItem, InputItem
+from gateway.schemas.tool_items import ContextItem, InputItem, LocalShellCallOutput
 
 _PREFIX: Mapping[str, str] = {
     "message": "msg",
@@ -42,7 +42,7 @@ def normalize_input(
     if raw is None:
         return []
     if isinstance(raw, str):
-        return [Message(id=new_id("msg", thread), role="user", content=[InputText(text=raw)])]
+        return [Message(id=new_id("msg", thread), role="user", content=[InputText(text=raw)], status="completed")]
     items: list[ContextItem] = []
     for item in raw:
         if isinstance(item, ItemReference):
@@ -53,6 +53,11 @@ def normalize_input(
         prefix = _PREFIX.get(item.type)
         if item.id is None and prefix is not None:
             item = item.model_copy(update={"id": new_id(prefix, thread)})
+        if getattr(item, "status", "") is None:
+            # Stored items are listed as OpenAI's item resources, which always carry a status.
+            item = item.model_copy(update={"status": "completed"})
+        if isinstance(item, LocalShellCallOutput) and item.call_id is None:
+            item = item.model_copy(update={"call_id": item.id})
         items.append(item)
     return items
 

@@ -15,6 +15,7 @@ import anyio.to_thread
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
+from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import to_upstream
 from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
@@ -54,6 +55,8 @@ class Run:
     store: ResponseStore
     ttl_seconds: int
     tools: ToolSet = field(default_factory=ToolSet)
+    disclosure: Disclosure = HIDDEN
+    """How reasoning state is shown to the client (sealed when ``include`` asks for it)."""
     settle: Settle | None = None
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
     _stream: ProviderStream | None = field(default=None, init=False)
@@ -121,13 +124,13 @@ class Run:
         final = builder.response
         if final.status == "failed" and final.error is not None:
             raise UpstreamError(final.error.message)
-        return public_view(final, reveal=self.reveal)
+        return public_view(final, disclosure=self.disclosure)
 
     def _builder(self, *, emit: bool) -> ResponseBuilder:
         options = self.params.stream_options
         obfuscate = options is None or options.include_obfuscation is not False
         return ResponseBuilder(
-            self.shell, self.thread, tools=self.tools, emit=emit, obfuscate=obfuscate, reveal=self.reveal
+            self.shell, self.thread, tools=self.tools, emit=emit, obfuscate=obfuscate, disclosure=self.disclosure
         )
 
     async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import normalize_input, referenced_ids
+from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
+from gateway.domain.sealing import Sealer
 from gateway.domain.status import IN_FLIGHT, can_move
 from gateway.domain.tools import build_toolset
 from gateway.domain.transcript import check_tool_pairing
@@ -31,6 +33,14 @@ from gateway.schemas.tool_items import ContextItem
 from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse, dump_items
 
 __all__ = ["ResponsesService", "Run"]
+
+
+class SealerSource(Protocol):
+    """Where the sealer comes from (``sealing_keys.SealerLoader``): loaded once, off the event loop."""
+
+    async def get(self) -> Sealer: ...
+
+
 _NOT_STREAMABLE = "This response cannot be streamed because it was not created with background=true and stream=true."
 
 
@@ -47,6 +57,7 @@ class ResponsesService:
         events: EventLog | None = None,
         poll_seconds: float = 0.25,
         refuse_hosted_tools: bool = False,
+        sealer: SealerSource | None = None,
     ) -> None:
         self._store = store
         self._providers = providers
@@ -55,6 +66,7 @@ class ResponsesService:
         self._events = events
         self._poll_seconds = poll_seconds
         self._refuse_hosted_tools = refuse_hosted_tools
+        self._sealer = sealer
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""
@@ -71,7 +83,11 @@ class ResponsesService:
         thread = lineage[-1].thread if lineage else new_thread()
         history = [item for record in lineage for item in record.context_items()]
         referenced = await self._referenced(tenant, referenced_ids(params.input), history)
-        input_items = normalize_input(params.input, thread, referenced)
+        raw = params.input if isinstance(params.input, list) else []
+        sealer = await self._sealer_for(params, raw)
+        # Only what the client sent is opened: referenced and inherited items come from the store, unsealed.
+        sent = open_sealed(raw, tenant, sealer) if raw else params.input
+        input_items = normalize_input(sent, thread, referenced)
         check_tool_pairing(history, input_items)
         tools = build_toolset(params, [*history, *input_items], refuse_hosted=self._refuse_hosted_tools)
         status: ResponseStatus = "queued" if params.background else "in_progress"
@@ -87,7 +103,27 @@ class ResponsesService:
             store=self._store,
             ttl_seconds=self._ttl_seconds,
             tools=tools,
+            disclosure=Disclosure(tenant, sealer) if _reveals(params) else HIDDEN,
         )
+
+    async def _sealer_for(self, params: ResponseCreateParams, items: Sequence[object]) -> Sealer | None:
+        """The sealer, loaded only when this request reveals reasoning state or sends sealed state back."""
+        if not (_reveals(params) or needs_opening(items)):
+            return None
+        if self._sealer is None:
+            raise InvalidRequestError(
+                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
+            )
+        return await self._sealer.get()
+
+    async def _disclosure(self, tenant: str, reveal: bool) -> Disclosure:
+        if not reveal:
+            return HIDDEN
+        if self._sealer is None:
+            raise InvalidRequestError(
+                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
+            )
+        return Disclosure(tenant, await self._sealer.get())
 
     async def count_input_tokens(self, tenant: str, params: ResponseCreateParams) -> int:
         """``POST /v1/responses/input_tokens``: the context a create with ``params`` would send, counted.
@@ -116,7 +152,7 @@ class ResponsesService:
         await io(self._store.put, record)
         if params.stream:
             # Attempt 0 holds what every attempt starts with, so a replay has something to show at once.
-            opening = ResponseBuilder(shell, run.thread, reveal=run.reveal).start()
+            opening = ResponseBuilder(shell, run.thread, disclosure=run.disclosure).start()
             await io(self._events.append, run.tenant, shell.id, 0, opening, record.expires_at)
         try:
             await io(self._queue.enqueue, BackgroundJob(tenant=run.tenant, response_id=shell.id))
@@ -126,7 +162,7 @@ class ResponsesService:
             failed = close_partial(shell, "failed", error)
             await io(self._store.settle, _rewrite(record, failed), Guard(frozenset({"queued"})))
             raise
-        return public_view(shell, reveal=run.reveal)
+        return public_view(shell, disclosure=run.disclosure)
 
     async def resume(self, record: StoredResponse, settle: Settle) -> Run:
         """The ``Run`` of a stored background response, as ``prepare`` built it (same id, thread and input)."""
@@ -147,12 +183,13 @@ class ResponsesService:
             store=self._store,
             ttl_seconds=self._ttl_seconds,
             tools=build_toolset(params, [*history, *record.input_items], refuse_hosted=self._refuse_hosted_tools),
+            disclosure=await self._disclosure(record.tenant, _reveals(params)),
             settle=settle,
         )
 
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
         record = await self._record(tenant, response_id)
-        return public_view(_live(record), reveal=REVEAL_REASONING in include)
+        return public_view(_live(record), disclosure=await self._disclosure(tenant, REVEAL_REASONING in include))
 
     async def replay(self, tenant: str, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
         """The stored events of a background+stream response after ``starting_after``, then live ones.
@@ -193,9 +230,11 @@ class ResponsesService:
         order: Literal["asc", "desc"],
         after: str | None,
         before: str | None,
+        include: Sequence[str] = (),
     ) -> ItemList:
         record = await self._record(tenant, response_id)
-        items = [item.model_dump(mode="json") for item in record.input_items]
+        disclosure = await self._disclosure(tenant, REVEAL_REASONING in include)
+        items = [disclosure.item(item).model_dump(mode="json") for item in record.input_items]
         if order == "desc":
             items.reverse()
         ids = [item.get("id") for item in items]
@@ -242,6 +281,10 @@ class ResponsesService:
         if missing:
             known.update(await io(self._store.find_items, tenant, missing))
         return {key: value for key, value in known.items() if key is not None}
+
+
+def _reveals(params: ResponseCreateParams) -> bool:
+    return REVEAL_REASONING in (params.include or ())
 
 
 def _position(ids: list[str | None], item_id: str, param: str) -> int:

@@ -48,6 +48,7 @@ def build_worker(
 
     from gateway.providers.registry import ProviderRegistry
     from gateway.queue.sqs import SqsJobQueue
+    from gateway.sealing_keys import SealerLoader
     from gateway.store.factory import build_storage
     from gateway.store.slots import DynamoTenantSlots
 
@@ -72,6 +73,7 @@ def build_worker(
         ),
         queue=queue,
         slots=DynamoTenantSlots(settings.table_name, storage.dynamodb),
+        sealer=SealerLoader(settings),
         clock=clock,
     )
 

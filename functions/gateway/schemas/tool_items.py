@@ -35,6 +35,8 @@ class CustomToolCall(WireModel):
     name: str
     input: str
     namespace: str | None = optional()
+    status: ItemStatus | None = optional()
+    """Set on stored items (OpenAI's item resources carry it), absent on output items as OpenAI sends them."""
 
 
 class CustomToolCallOutput(WireModel):
@@ -42,6 +44,7 @@ class CustomToolCallOutput(WireModel):
     id: str | None = None
     call_id: str = Field(min_length=1, max_length=64)
     output: str | list[ToolOutputPart]
+    status: ItemStatus | None = optional()
 
 
 class LocalShellAction(WireModel):
@@ -49,9 +52,9 @@ class LocalShellAction(WireModel):
     type: Literal["exec"] = "exec"
     command: list[str]
     env: dict[str, str] = Field(default_factory=dict)
-    timeout_ms: int | None = optional()
-    user: str | None = optional()
-    working_directory: str | None = optional()
+    timeout_ms: int | None = None
+    user: str | None = None
+    working_directory: str | None = None
 
 
 class LocalShellCall(WireModel):
@@ -67,6 +70,8 @@ class LocalShellCallOutput(WireModel):
 
     type: Literal["local_shell_call_output"] = "local_shell_call_output"
     id: str
+    call_id: str | None = optional()
+    """OpenAI's item resource names the call here too; the ``id`` is what pairs it."""
     output: str
     status: ItemStatus | None = optional()
 
@@ -74,8 +79,8 @@ class LocalShellCallOutput(WireModel):
 class ShellAction(WireModel):
     model_config = ConfigDict(extra="allow")
     commands: list[str]
-    timeout_ms: int | None = optional()
-    max_output_length: int | None = optional()
+    timeout_ms: int | None = None
+    max_output_length: int | None = None
 
 
 class ShellCall(WireModel):
@@ -84,6 +89,7 @@ class ShellCall(WireModel):
     call_id: str = Field(min_length=1, max_length=64)
     action: ShellAction
     status: ItemStatus = "completed"
+    environment: Any = None
 
 
 class ShellOutcome(WireModel):
@@ -103,7 +109,7 @@ class ShellCallOutput(WireModel):
     id: str | None = None
     call_id: str = Field(min_length=1, max_length=64)
     output: list[ShellOutputContent]
-    max_output_length: int | None = optional()
+    max_output_length: int | None = None
     status: ItemStatus | None = optional()
 
 
@@ -134,9 +140,9 @@ class ApplyPatchCallOutput(WireModel):
 class ToolSearchCall(WireModel):
     type: Literal["tool_search_call"] = "tool_search_call"
     id: str | None = None
-    call_id: str | None = optional()
+    call_id: str | None = None
     arguments: Any = None
-    execution: Literal["server", "client"] | None = optional()
+    execution: Literal["server", "client"] = "server"
     status: ItemStatus | None = optional()
 
 
@@ -145,8 +151,8 @@ class ToolSearchOutput(WireModel):
 
     type: Literal["tool_search_output"] = "tool_search_output"
     id: str | None = None
-    call_id: str | None = optional()
-    execution: Literal["server", "client"] | None = optional()
+    call_id: str | None = None
+    execution: Literal["server", "client"] = "server"
     status: ItemStatus | None = optional()
     tools: list[dict[str, Any]] = Field(default_factory=list)
 

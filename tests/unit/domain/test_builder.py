@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.builder import ResponseBuilder
+from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.echo import response_shell
+from gateway.domain.sealing import REASONING, Sealer
 from gateway.domain.tools import build_toolset
 from gateway.providers.base import (
     Finish,
@@ -23,9 +25,13 @@ from gateway.schemas.requests import ResponseCreateParams
 THREAD = "0" * 24
 
 
+SEALER = Sealer([b"k" * 32])
+
+
 def builder(*, reveal: bool = False, emit: bool = True) -> ResponseBuilder:
     shell = response_shell(ResponseCreateParams(model="m"), "resp_" + "1" * 50, "in_progress")
-    return ResponseBuilder(shell, THREAD, emit=emit, obfuscate=False, reveal=reveal)
+    disclosure = Disclosure("acme", SEALER) if reveal else HIDDEN
+    return ResponseBuilder(shell, THREAD, emit=emit, obfuscate=False, disclosure=disclosure)
 
 
 def run(b: ResponseBuilder, *events: object) -> list[StreamEvent]:
@@ -63,7 +69,15 @@ def test_reasoning_state_is_kept_but_revealed_only_on_request() -> None:
         # the stored response always keeps the state, so the next turn can send it back
         assert b.response.output[0].encrypted_content == "sig-123"  # type: ignore[union-attr]
         terminal = events[-1].response  # type: ignore[attr-defined]
-        assert terminal.output[0].encrypted_content == ("sig-123" if reveal else None)
+        shown = terminal.output[0].encrypted_content
+        [done] = [e for e in events if e.type == "response.output_item.done" and e.item.type == "reasoning"]  # type: ignore[attr-defined]
+        if not reveal:
+            assert shown is None and done.item.encrypted_content is None  # type: ignore[attr-defined]
+            continue
+        # the client sees it sealed for its tenant, never the raw state
+        assert shown.startswith("gw1.") and "sig-123" not in shown
+        assert SEALER.open("acme", REASONING, shown) == b"sig-123"
+        assert SEALER.open("acme", REASONING, done.item.encrypted_content) == b"sig-123"  # type: ignore[attr-defined]
 
 
 def test_usage_and_failure_keep_partial_output() -> None:
@@ -151,12 +165,22 @@ def test_a_namespaced_function_call_comes_back_under_its_own_name() -> None:
         (
             {"type": "shell"},
             '{"commands": ["ls -la"], "timeout_ms": 5000}',
-            {"type": "shell_call", "action": {"commands": ["ls -la"], "timeout_ms": 5000}},
+            {"type": "shell_call", "action": {"commands": ["ls -la"], "timeout_ms": 5000, "max_output_length": None}},
         ),
         (
             {"type": "local_shell"},
             '{"command": ["ls"]}',
-            {"type": "local_shell_call", "action": {"type": "exec", "command": ["ls"], "env": {}}},
+            {
+                "type": "local_shell_call",
+                "action": {
+                    "type": "exec",
+                    "command": ["ls"],
+                    "env": {},
+                    "timeout_ms": None,
+                    "user": None,
+                    "working_directory": None,
+                },
+            },
         ),
         (
             {"type": "apply_patch"},

@@ -115,6 +115,7 @@ async def list_input_items(request: Request) -> HttpResponse:
         order=cast(Literal["asc", "desc"], order),
         after=params.get("after"),
         before=params.get("before"),
+        include=query.array(params, "include"),
     )
     return HttpResponse(page.model_dump_json(), media_type=JSON)
 

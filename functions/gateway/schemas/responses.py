@@ -1,13 +1,15 @@
-"""The Response object and what it carries. Every field is present on every reply, null when unset."""
+"""The Response object and what it carries, as both judges in RESPONSES_2026.md have it: OpenAI's OpenAPI schema
+and Open Responses' ``ResponseResource``. Every field is present on every reply, null when unset, except ``usage``
+and ``user``: OpenAI's schema types them as non-null and does not require them, so they are left out while unset."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_serializer
 
 from gateway.schemas.base import WireModel
-from gateway.schemas.items import OutputItem
+from gateway.schemas.tool_items import OutputItem
 
 ResponseStatus = Literal["queued", "in_progress", "completed", "failed", "cancelled", "incomplete"]
 
@@ -40,6 +42,10 @@ class IncompleteDetails(WireModel):
     reason: Literal["max_output_tokens", "content_filter"]
 
 
+def _absent_when_none() -> Any:
+    return Field(default=None, exclude_if=lambda value: value is None)
+
+
 class Response(WireModel):
     """OpenAI's Response object, field for field (``output_text`` is SDK-only and never sent)."""
 
@@ -65,14 +71,18 @@ class Response(WireModel):
     service_tier: str = "default"
     store: bool = True
     temperature: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    """Both required by Open Responses' ``ResponseResource``: the request's values, 0 when it sent none."""
     text: dict[str, Any] = Field(default_factory=lambda: {"format": {"type": "text"}, "verbosity": "medium"})
     tool_choice: Any = "auto"
     tools: list[dict[str, Any]] = Field(default_factory=list)
     top_logprobs: int = 0
     top_p: float = 1.0
     truncation: Literal["auto", "disabled"] = "disabled"
-    usage: ResponseUsage | None = None
-    user: str | None = None
+    usage: ResponseUsage | None = _absent_when_none()
+    """Until the response finishes there is none; OpenAI's schema has no ``null`` for it."""
+    user: str | None = _absent_when_none()
     metadata: dict[str, str] = Field(default_factory=dict)
     conversation: dict[str, str] | None = None
 
@@ -90,4 +100,9 @@ class ItemList(WireModel):
     data: list[dict[str, Any]]
     first_id: str | None
     last_id: str | None
+    """``None`` for an empty page, sent as ``""``: OpenAI's ``ResponseItemList`` requires both as strings."""
     has_more: bool
+
+    @field_serializer("first_id", "last_id")
+    def _empty_page(self, value: str | None) -> str:
+        return "" if value is None else value

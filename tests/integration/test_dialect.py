@@ -8,13 +8,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from fastapi.testclient import TestClient
 
 from gateway.api.app import create_app
 from gateway.api.deps import build_services
 from gateway.providers.registry import ProviderRegistry
-from tests.conftest import make_settings
+from tests.conftest import TABLE, make_settings
 from tests.fakes import bedrock as converse
 from tests.fakes.upstream import FakeUpstream, Reply, _chunk, text_reply, tool_reply, usage_chunk
 from tests.sse import by_type, stream
@@ -432,3 +433,16 @@ def test_stored_reasoning_state_is_listed_sealed_only_on_request(
         f"/v1/responses/{first['id']}?include[]=reasoning.encrypted_content", headers=ACME
     ).json()
     assert retrieved["output"][0]["encrypted_content"].startswith("gw1.")
+
+
+def test_client_metadata_is_kept_on_the_record_but_never_echoed_or_forwarded(
+    client: TestClient, upstream: FakeUpstream
+) -> None:
+    metadata = {"x-codex-turn-metadata": '{"turn_id":"t1"}', "session_id": "019a"}
+    reply = client.post("/v1/responses", json={"model": "m", "input": "hi", "client_metadata": metadata})
+    body = reply.json()
+    assert "client_metadata" not in body and "client_metadata" not in upstream.last
+
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=TABLE)["Items"]
+    [record] = [item for item in items if item["sk"]["S"] == f"r#{body['id']}"]
+    assert {key: value["S"] for key, value in record["client_metadata"]["M"].items()} == metadata

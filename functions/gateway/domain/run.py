@@ -171,5 +171,6 @@ class Run:
             expires_at=final.created_at + self.ttl_seconds,
             background=self.params.background,
             stream=self.params.stream,
+            client_metadata=self.params.client_metadata,
         )
         await io(self.store.put, record)

@@ -148,6 +148,7 @@ class ResponsesService:
             background=True,
             stream=params.stream,
             request_json=params.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"}),
+            client_metadata=params.client_metadata,
         )
         await io(self._store.put, record)
         if params.stream:

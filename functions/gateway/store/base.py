@@ -41,6 +41,8 @@ class StoredResponse:
     """When the live attempt last proved it was alive (unix seconds); 0 once released."""
     failures: int = 0
     """Background runs that died or raised so far (a run released to wait for the upstream is not one)."""
+    client_metadata: dict[str, str] | None = None
+    """The request's ``client_metadata`` (Codex's turn tags): kept with the record, never echoed or forwarded."""
 
     @cached_property
     def response(self) -> Response:

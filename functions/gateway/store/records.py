@@ -64,6 +64,8 @@ def to_item(record: StoredResponse) -> Item:
         item["parent"] = {"S": record.parent}
     if record.request_json is not None:
         item["request"] = {"S": record.request_json}
+    if record.client_metadata:
+        item["client_metadata"] = {"M": {key: {"S": value} for key, value in record.client_metadata.items()}}
     return item
 
 
@@ -112,4 +114,7 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         attempt=int(item["attempt"]["N"]) if "attempt" in item else 0,
         heartbeat_at=float(item["heartbeat_at"]["N"]) if "heartbeat_at" in item else 0.0,
         failures=int(item["failures"]["N"]) if "failures" in item else 0,
+        client_metadata={key: value["S"] for key, value in item["client_metadata"]["M"].items()}
+        if "client_metadata" in item
+        else None,
     )

@@ -27,10 +27,6 @@ pytest_plugins = ("tests.contract.plugin",)
 """Every reply the gateway sends in a test is judged against OpenAI's and Open Responses' schemas
 (tests/contract/README.md)."""
 
-pytest_plugins = ("tests.contract.plugin",)
-"""Every reply the gateway sends in a test is judged against OpenAI's and Open Responses' schemas
-(tests/contract/README.md)."""
-
 TABLE = "responses-test"
 SEALING_KEY = "test-sealing-key-0123456789abcdef-fixed"
 """A fixed master key: sealed reasoning state from one app instance opens in another, as across Lambda instances."""

@@ -24,8 +24,10 @@ LWA_LAYER_VERSION = 26
 STREAM_PORT = 8000
 """Port uvicorn listens on inside the api-stream function; the adapter forwards requests to it."""
 
-MAX_RECEIVES = 3
-"""Deliveries of one background job before SQS moves it to the dead-letter queue."""
+MAX_RECEIVES = 100
+"""Deliveries of one background job before SQS moves it to the dead-letter queue. Failed runs are counted by the
+worker in DynamoDB (``RESPONSES_WORKER_MAX_FAILURES``); deliveries also go on waiting for a tenant slot, for an
+upstream's ``Retry-After`` and, rarely, for a live run, hence the headroom."""
 
 STREAM_TIMEOUT_SECONDS = 900
 """API Gateway STREAM integrations may run 15 minutes; the api-stream function gets the same ceiling."""
@@ -57,6 +59,9 @@ class StageConfig:
     worker_max_concurrency: int
     """Parallel worker invocations the SQS event source may start (2-1000): caps concurrent upstream calls."""
     worker_reserved_concurrency: int | None
+    max_running_per_tenant: int
+    """Background jobs of one tenant that may run at once: below ``worker_max_concurrency``, so one tenant's
+    stalled jobs leave workers for the others."""
     """Reserved concurrency for the worker. None in dev: new accounts often have a 10-execution quota, and
     Lambda refuses any reservation that leaves fewer than 10 unreserved."""
     log_level: LogLevel
@@ -89,6 +94,7 @@ DEV = StageConfig(
     worker=FunctionSize(memory_mb=1024, timeout_seconds=900),
     worker_max_concurrency=2,
     worker_reserved_concurrency=None,
+    max_running_per_tenant=1,
     log_level="DEBUG",
     log_retention="ONE_WEEK",
     ttl_days=30,
@@ -104,6 +110,7 @@ PROD = StageConfig(
     worker=FunctionSize(memory_mb=1024, timeout_seconds=900),
     worker_max_concurrency=20,
     worker_reserved_concurrency=20,
+    max_running_per_tenant=5,
     log_level="INFO",
     log_retention="THREE_MONTHS",
     ttl_days=30,
@@ -136,6 +143,7 @@ def app_environment(
         "RESPONSES_TTL_DAYS": str(config.ttl_days),
         # The worker spends the last delivery on failing the job, so it must know where SQS stops.
         "RESPONSES_WORKER_MAX_RECEIVES": str(MAX_RECEIVES),
+        "RESPONSES_MAX_RUNNING_PER_TENANT": str(config.max_running_per_tenant),
         "RESPONSES_REQUIRE_AUTH": "true",
         "RESPONSES_LOG_LEVEL": config.log_level,
         "RESPONSES_DEFAULT_PROVIDER": config.default_provider,

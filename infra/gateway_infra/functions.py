@@ -130,6 +130,8 @@ class GatewayFunctions(Construct):
             self._grant_app_access(function, storage=storage, provider_keys=provider_keys)
             sealing_keys.secret.grant_read(function)
         jobs.queue.grant_send_messages(self.api_stream)
+        # The worker hides a job's message while the job runs or waits (its receipt handle, from the event).
+        jobs.queue.grant(self.worker, "sqs:ChangeMessageVisibility")
 
     @property
     def all(self) -> tuple[lambda_.Function, ...]:
@@ -191,12 +193,20 @@ class GatewayFunctions(Construct):
 
     def _grant_app_access(self, function: lambda_.Function, *, storage: Storage, provider_keys: ProviderKeys) -> None:
         storage.table.grant_read_write_data(function)
-        # Objects only: the app never lists or configures the bucket, so CDK's broader grant_read_write
-        # (s3:List*, s3:GetBucket*, ...) is not used.
+        # Objects, and listing under one prefix: the app never configures the bucket, so CDK's broader
+        # grant_read_write (s3:List*, s3:GetBucket*, ...) is not used.
         function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 resources=[storage.bucket.arn_for_objects("*")],
+            )
+        )
+        # Listing only response payloads: deleting a response removes every version of its payload by prefix.
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[storage.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["responses/*"]}},
             )
         )
         provider_keys.secret.grant_read(function)

@@ -89,6 +89,8 @@ def test_settings_load_the_deployed_environment(stage: Synthesized, monkeypatch:
     assert settings.default_provider == stage.config.default_provider
     assert settings.table_name.startswith("deployed-")
     assert settings.worker_max_receives == MAX_RECEIVES
+    # one tenant's jobs may not take every worker
+    assert 1 <= settings.max_running_per_tenant < stage.config.worker_max_concurrency
     assert settings.port == int(WEB_ADAPTER_ENVIRONMENT["AWS_LWA_PORT"])  # uvicorn listens where LWA forwards
     assert not settings.api_keys, "deployed stacks use hashed keys in DynamoDB, never static ones"
     assert settings.sealing_secret_id and not settings.sealing_keys, "deployed keys come from the secret only"

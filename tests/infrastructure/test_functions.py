@@ -110,6 +110,9 @@ def test_only_the_stream_function_may_enqueue_and_only_the_worker_may_consume(st
     assert "sqs:SendMessage" not in actions["api"] | actions["worker"]
     assert "sqs:ReceiveMessage" in actions["worker"]
     assert "sqs:ReceiveMessage" not in actions["api-stream"] | actions["api"]
+    # the worker keeps a running job's message hidden with its receipt handle
+    assert "sqs:ChangeMessageVisibility" in actions["worker"]
+    assert "sqs:ChangeMessageVisibility" not in actions["api-stream"] | actions["api"]
     for role_actions in actions.values():
         assert {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"} <= role_actions
         assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "bedrock:InvokeModelWithResponseStream"} <= (
@@ -153,3 +156,10 @@ def test_no_function_is_exposed_through_a_function_url(stage: Synthesized) -> No
     stage.template.all_resources_properties(
         "AWS::Lambda::Permission", {"Principal": "apigateway.amazonaws.com", "FunctionUrlAuthType": Match.absent()}
     )
+
+
+def test_functions_may_list_only_the_response_payloads_in_the_bucket(stage: Synthesized) -> None:
+    for role in ("api-stream", "api", "worker"):
+        [listing] = [s for s in _statements(stage, role) if "s3:ListBucket" in s["Action"]]
+        # deleting a response removes every version of its payload: listed by prefix, nothing else
+        assert listing["Condition"] == {"StringLike": {"s3:prefix": ["responses/*"]}}

@@ -105,7 +105,8 @@ def test_jobs_queue_is_encrypted_tls_only_and_redrives_to_a_dead_letter_queue(st
         "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters_id, "Arn"]},
         "maxReceiveCount": MAX_RECEIVES,
     }
-    assert MAX_RECEIVES == 3
+    # failed runs are counted in DynamoDB; deliveries also go on waiting (tenant slots, Retry-After, live runs)
+    assert MAX_RECEIVES >= 50
     # Lambda's SQS guidance: visibility at least 6x the consumer's timeout, or slow jobs are delivered twice
     assert jobs["VisibilityTimeout"] >= 6 * stage.config.worker.timeout_seconds
     assert queues[dead_letters_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600

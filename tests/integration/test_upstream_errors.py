@@ -29,10 +29,14 @@ def test_upstream_client_error_is_a_400_with_its_message(client: TestClient, ups
 
 
 def test_upstream_credentials_refused(client: TestClient, upstream: FakeUpstream) -> None:
-    upstream.will(error_reply(401, "Incorrect API key provided.", code="invalid_api_key"))
+    # The gateway's own key was refused: not the caller's fault (so not a 400 or a 401, which would say the
+    # caller's key is wrong), and the upstream's message, which quotes the masked key, stays in the log.
+    upstream.will(error_reply(401, "Incorrect API key provided: sk-up***ey.", code="invalid_api_key"))
     reply = client.post("/v1/responses", json={"model": "m", "input": "hi"})
-    assert reply.status_code == 400
-    assert "refused the gateway's credentials" in reply.json()["error"]["message"]
+    assert reply.status_code == 502
+    error = reply.json()["error"]
+    assert "refused the gateway's credentials" in error["message"] and "OPENAI_API_KEY" in error["message"]
+    assert "sk-up" not in error["message"]
 
 
 def test_upstream_5xx_is_a_502_and_stored_failed(client: TestClient, upstream: FakeUpstream) -> None:

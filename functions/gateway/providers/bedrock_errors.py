@@ -34,6 +34,7 @@ from gateway.errors import (
     RateLimitError,
     UpstreamError,
 )
+from gateway.providers.context_limits import is_context_too_long
 
 _THROTTLING = frozenset(
     {
@@ -56,14 +57,6 @@ _CREDENTIALS = frozenset(
     }
 )
 """The gateway's own AWS credentials were refused: a 400 like other upstreams' 401/403, so SDKs do not retry."""
-_CONTEXT_TOO_LONG = (
-    "too long",
-    "too many tokens",
-    "context window",
-    "context length",
-    "maximum context",
-)
-"""Phrases of Bedrock's validation messages when the prompt does not fit (wording varies by model)."""
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s\"'<>)]+", re.IGNORECASE)
 logger = logging.getLogger("gateway.providers.bedrock")
 
@@ -101,7 +94,7 @@ def translate_client_error(exc: ClientError, *, model: str, region: str) -> Gate
     if code in _THROTTLING or status == 429:
         return RateLimitError(f"Bedrock is throttling requests: {message}", retry_after=_retry_after(exc))
     if code in _VALIDATION:
-        if any(phrase in message.lower() for phrase in _CONTEXT_TOO_LONG):
+        if is_context_too_long(message):
             return ContextLengthExceededError(message)
         return InvalidRequestError(message)
     if code in _ACCESS_DENIED:

@@ -1,38 +1,37 @@
-"""``OpenAIChatProvider``: any OpenAI-compatible ``/chat/completions`` upstream over httpx, always streamed.
+"""``OpenAIChatProvider``: any OpenAI-compatible ``/chat/completions`` upstream, always streamed.
 
-Requests go straight to an httpx transport (``Http1Transport`` when deployed, ``MockTransport`` in tests):
-the gateway sends one kind of request to a fixed URL, so ``AsyncClient``'s URL merging, cookie jar, auth
-and redirect flows were per-call cost with nothing to do."""
+HTTP goes through the registry's ``httpx.AsyncClient`` (its pool, TLS, proxies and the idle timeout between
+reads); the body's SSE framing through httpx-sse. What is left here is the gateway's own policy: the total
+deadline of a call, and which upstream failure becomes which client error."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import re
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 from pydantic_core import from_json, to_json
 
 from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
-from gateway.providers.base import (
-    Finish,
-    FinishReason,
-    ModelRequest,
-    ProviderEvent,
-    ProviderStream,
-)
+from gateway.providers.base import Finish, FinishReason, ModelRequest, ProviderEvent, ProviderStream
+from gateway.providers.context_limits import is_context_too_long
 from gateway.providers.openai_chat_request import chat_body
 from gateway.providers.openai_chat_stream import chunk_events
+from gateway.providers.token_count import estimate_chat_tokens
+
+logger = logging.getLogger("gateway")
+
+TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError)
+"""What the HTTP stack raises for a network or protocol failure. httpx-aiohttp maps most aiohttp errors to
+httpx's, but passes some through (a malformed status line is an ``aiohttp.ClientResponseError``)."""
 
 _DRAIN_SECONDS = 1.0
-_CONTEXT_TOO_LONG = re.compile(
-    r"context_length_exceeded|maximum context length|context length|context window|too many tokens"
-    r"|prompt is too long|input is too long",
-    re.IGNORECASE,
-)
 
 
 class OpenAIChatProvider:
@@ -44,18 +43,19 @@ class OpenAIChatProvider:
         *,
         base_url: str,
         api_key: str | None,
-        transport: httpx.AsyncBaseTransport,
-        timeouts: dict[str, float],
+        client: httpx.AsyncClient,
+        total_timeout: float | None = None,
         max_tokens_field: str = "max_completion_tokens",
         headers: dict[str, str] | None = None,
+        credentials_hint: str = "the upstream's API key",
     ) -> None:
         self.name = name
         self._url = httpx.URL(base_url.rstrip("/") + "/chat/completions")
-        self._transport = transport
-        self._extensions = {"timeout": timeouts}
+        self._client = client
+        self._total_timeout = total_timeout
         self._max_tokens_field = max_tokens_field
+        self._credentials_hint = credentials_hint
         fixed = {
-            "host": self._url.netloc.decode("ascii"),
             "accept": "text/event-stream",
             "accept-encoding": "identity",
             "content-type": "application/json",
@@ -64,64 +64,92 @@ class OpenAIChatProvider:
         }
         if api_key:
             fixed["authorization"] = f"Bearer {api_key}"
-        self._headers = httpx.Headers(fixed)  # normalized once: httpx copies a Headers as is, a dict key by key
+        self._headers = httpx.Headers(fixed)
 
     async def open(self, request: ModelRequest) -> ProviderStream:
-        body = to_json(chat_body(request, max_tokens_field=self._max_tokens_field))  # compact UTF-8, as from_json
-        headers = httpx.Headers(self._headers)
-        headers["content-length"] = str(len(body))
-        # A ready stream and headers: httpx's content= path re-derives both and cost 4x as much per request.
-        upstream = httpx.Request(
-            "POST", self._url, headers=headers, stream=httpx.ByteStream(body), extensions=self._extensions
-        )
+        body = to_json(chat_body(request, max_tokens_field=self._max_tokens_field))  # compact UTF-8
+        upstream = self._client.build_request("POST", self._url, content=body, headers=self._headers)
+        deadline = None if self._total_timeout is None else asyncio.get_running_loop().time() + self._total_timeout
         try:
-            reply = await self._transport.handle_async_request(upstream)
-        except httpx.TimeoutException as exc:
-            raise UpstreamError(f"Upstream '{self.name}' timed out.") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"Upstream '{self.name}' is unreachable: {type(exc).__name__}.") from exc
+            async with asyncio.timeout_at(deadline):
+                reply = await self._client.send(upstream, stream=True)
+        except TimeoutError as exc:
+            raise self._too_long() from exc
+        except httpx.ReadTimeout as exc:
+            raise self._silent() from exc
+        except TRANSPORT_ERRORS as exc:
+            raise UpstreamError(
+                f"Upstream '{self.name}' could not be reached, or closed the connection: {_reason(exc)}."
+            ) from exc
         if reply.status_code >= 400:
-            detail = await reply.aread()
-            await reply.aclose()
+            try:
+                detail = await reply.aread()
+            except httpx.HTTPError as exc:
+                raise UpstreamError(f"Upstream '{self.name}' failed with status {reply.status_code}.") from exc
+            finally:
+                await reply.aclose()
             raise self._status_error(reply, detail)
-        return ProviderStream(events=self._events(reply))
+        return ProviderStream(events=self._events(reply, deadline))
 
     async def aclose(self) -> None:
-        """The shared transport is owned by the registry."""
+        """The shared client is owned by the registry."""
 
-    async def _events(self, reply: httpx.Response) -> AsyncIterator[ProviderEvent]:
+    async def _events(self, reply: httpx.Response, deadline: float | None) -> AsyncIterator[ProviderEvent]:
         started: set[int] = set()
         finish: FinishReason | None = None
         done = False
-        reads = _sse_data(reply)
+        loop = asyncio.get_running_loop()
+        sse = EventSource(reply).aiter_sse()
         try:
-            async for payloads in reads:
-                for data in payloads:
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    chunk = from_json(data)  # pydantic's Rust parser: 4x json.loads on a chunk this size
-                    if "error" in chunk:
-                        raise UpstreamError(f"Upstream '{self.name}' failed mid-stream: {_message_of(chunk)}")
-                    for event in chunk_events(chunk, started):
-                        if isinstance(event, Finish):
-                            finish = event.reason
-                        else:
-                            yield event
-                if done:
+            async for event in sse:
+                if event.data == "[DONE]":
+                    done = True
                     break
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"Upstream '{self.name}' broke off the stream: {type(exc).__name__}.") from exc
-        except ValueError as exc:  # not JSON, or not UTF-8
-            raise UpstreamError(f"Upstream '{self.name}' sent a malformed chunk.") from exc
+                if deadline is not None and loop.time() > deadline:
+                    raise self._too_long()
+                for provider_event in self._chunk(event, started):
+                    if isinstance(provider_event, Finish):
+                        finish = provider_event.reason
+                    else:
+                        yield provider_event
+        except httpx.ReadTimeout as exc:
+            raise self._silent() from exc
+        except SSEError as exc:  # a 200 that is not an event stream
+            raise UpstreamError(f"Upstream '{self.name}' did not answer with an event stream.") from exc
+        except TRANSPORT_ERRORS as exc:
+            raise UpstreamError(f"Upstream '{self.name}' broke off the stream: {_reason(exc)}.") from exc
         finally:
             if done:
-                await _drain(reads)
-            await reads.aclose()
+                await _drain(sse)
+            await sse.aclose()
             await reply.aclose()
         if finish is None and not done:
             raise UpstreamError(f"Upstream '{self.name}' ended the stream without finishing.")
         yield Finish(finish or "stop")
+
+    def _too_long(self) -> UpstreamError:
+        return UpstreamError(
+            f"Upstream '{self.name}' took longer than {self._total_timeout:g} s (RESPONSES_UPSTREAM_READ_TIMEOUT)."
+        )
+
+    def _silent(self) -> UpstreamError:
+        return UpstreamError(
+            f"Upstream '{self.name}' sent nothing for longer than the idle timeout (RESPONSES_UPSTREAM_IDLE_TIMEOUT)."
+        )
+
+    def _chunk(self, event: ServerSentEvent, started: set[int]) -> list[ProviderEvent]:
+        """One SSE event's provider events. Anything that is not a chunk object fails the call at once."""
+        if not event.data:
+            return []  # an event with no data (a named ping, a lone ``id:``) carries no chunk
+        try:
+            chunk = from_json(event.data)  # pydantic's Rust parser: 4x json.loads on a chunk this size
+            if not isinstance(chunk, dict):
+                raise ValueError(f"a JSON {type(chunk).__name__}, not an object")
+            if "error" in chunk:
+                raise UpstreamError(f"Upstream '{self.name}' failed mid-stream: {_message_of(chunk)}")
+            return chunk_events(chunk, started)
+        except ValueError as exc:  # not JSON, not an object, or not a chunk's shape (chunk_events validates it)
+            raise UpstreamError(f"Upstream '{self.name}' sent a malformed chunk.") from exc
 
     def _status_error(self, reply: httpx.Response, detail: bytes) -> Exception:
         try:
@@ -130,6 +158,14 @@ class OpenAIChatProvider:
             payload = {"error": {"message": detail.decode(errors="replace")[:500]}}
         message = _message_of(payload)
         status = reply.status_code
+        if status in (401, 403):
+            # The upstream's message names the gateway's key (masked or not): the operator's business, not the
+            # caller's. A 502: the caller's request was fine, the gateway is misconfigured.
+            logger.warning("upstream %s refused the gateway's credentials (%d): %s", self.name, status, message)
+            return UpstreamError(
+                f"Upstream '{self.name}' refused the gateway's credentials ({status}). "
+                f"The gateway's operator should check {self._credentials_hint}."
+            )
         if status == 429:
             return RateLimitError(
                 f"Upstream '{self.name}' rate limit reached: {message}",
@@ -139,12 +175,8 @@ class OpenAIChatProvider:
             return UpstreamError(f"Upstream '{self.name}' failed with status {status}: {message}")
         error = payload.get("error") if isinstance(payload, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
-        if code == "context_length_exceeded" or _CONTEXT_TOO_LONG.search(message):
+        if is_context_too_long(message, code):
             return ContextLengthExceededError(message)
-        if status in (401, 403):
-            return InvalidRequestError(
-                f"Upstream '{self.name}' refused the gateway's credentials ({status}): {message}"
-            )
         param = error.get("param") if isinstance(error, dict) else None
         return InvalidRequestError(
             message,
@@ -152,31 +184,39 @@ class OpenAIChatProvider:
             code=code if isinstance(code, str) else None,
         )
 
+    async def count_input_tokens(self, request: ModelRequest) -> int:
+        """An estimate: Chat Completions has no standard count endpoint (see ``token_count``)."""
+        return estimate_chat_tokens(chat_body(request, max_tokens_field=self._max_tokens_field))
 
-async def _sse_data(reply: httpx.Response) -> AsyncGenerator[list[bytes], None]:
-    """The ``data:`` payloads of the body, a list per read. Lines split on LF, CRLF or CR as SSE allows, and
-    stay bytes (``from_json`` takes them): decoding every chunk to text first, or a generator step per line,
-    cost more than the JSON parsing."""
-    pending = b""
-    # Unless the upstream compressed the body anyway, the transport's own stream: httpx's decoder and chunker
-    # layers cost a generator hop per chunk each for nothing.
-    body = reply.aiter_bytes() if "content-encoding" in reply.headers else reply.stream
-    assert isinstance(body, AsyncIterable)
-    async for chunk in body:
-        lines = (pending + chunk).splitlines(keepends=True)
-        pending = lines.pop() if lines and not lines[-1].endswith((b"\n", b"\r")) else b""
-        yield [line[5:].strip() for line in lines if line.startswith(b"data:")]
-    # A line the body ends in the middle of is dropped, as SSE says: a cut-off stream is told apart by the
-    # missing finish, not by a half-parsed JSON chunk.
+    async def list_models(self, timeout: float) -> list[dict[str, Any]]:
+        """The upstream's own ``GET {base_url}/models`` entries (OpenAI's list shape); raises on any failure."""
+        url = self._url.copy_with(path=self._url.path.removesuffix("/chat/completions") + "/models")
+        headers = httpx.Headers(self._headers)
+        headers["accept"] = "application/json"
+        del headers["content-type"]
+        reply = await self._client.get(url, headers=headers, timeout=timeout)
+        reply.raise_for_status()
+        entries = reply.json().get("data")
+        if not isinstance(entries, list):
+            raise ValueError("no 'data' list in the reply")
+        return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
 
 
-async def _drain(reads: AsyncIterator[list[bytes]]) -> None:
+async def _drain(sse: AsyncIterator[ServerSentEvent]) -> None:
     """Read the body to its end after ``[DONE]``: only a fully read response goes back to the pool, and a
-    socket closed with unread data is reset, costing a new TCP (and TLS) handshake on the next call."""
+    socket closed with unread data costs a new TCP (and TLS) handshake on the next call."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in reads:
+            async for _ in sse:
                 pass
+
+
+def _reason(exc: BaseException) -> str:
+    """The underlying failure's class, for the client; its words (which name the upstream's host) go to the log.
+    httpx-aiohttp maps a dropped connection to ``ConnectTimeout``, so httpx's class alone would mislead."""
+    cause = exc.__cause__ or exc
+    logger.warning("upstream call failed: %r", cause)
+    return type(cause).__name__
 
 
 def _message_of(payload: Any) -> str:

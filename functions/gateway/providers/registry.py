@@ -24,7 +24,9 @@ SecretLoader = Callable[[str], dict[str, str]]
 
 
 class ProviderRegistry:
-    """Builds providers on first use and keeps them (and one pool of upstream connections) for the process."""
+    """Builds providers on first use and keeps them (and one pool of upstream connections) for the process.
+
+    ``http_transport`` replaces the network under the upstream client (tests pass an ``httpx.MockTransport``)."""
 
     def __init__(
         self,
@@ -39,6 +41,7 @@ class ProviderRegistry:
         self._bedrock_client = bedrock_client
         self._load_secret = load_secret or _secrets_manager_json
         self._providers: dict[str, Provider] = {}
+        self._http_client: httpx.AsyncClient | None = None
 
     def resolve(self, model: str) -> tuple[Provider, str]:
         """The provider for ``model`` and the model name to send it."""
@@ -54,7 +57,9 @@ class ProviderRegistry:
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
-        if self._http_transport is not None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+        elif self._http_transport is not None:
             await self._http_transport.aclose()
 
     def _get(self, name: str) -> Provider:
@@ -77,8 +82,10 @@ class ProviderRegistry:
                 "openai",
                 base_url=secret.get("OPENAI_BASE_URL") or self._settings.openai_base_url,
                 api_key=secret.get("OPENAI_API_KEY") or self._settings.openai_api_key,
-                transport=self._transport,
-                timeouts=self._timeouts,
+                client=self._client,
+                total_timeout=self._settings.upstream_read_timeout,
+                credentials_hint="OPENAI_API_KEY"
+                + (" in the secret RESPONSES_PROVIDER_SECRET_ID names" if "OPENAI_API_KEY" in secret else ""),
             )
         upstream = self._upstreams.get(name)
         if upstream is None:
@@ -89,25 +96,18 @@ class ProviderRegistry:
             name,
             base_url=upstream["base_url"],
             api_key=upstream.get("api_key") or self._secret.get(upstream.get("api_key_secret", "")),
-            transport=self._transport,
-            timeouts=self._timeouts,
+            client=self._client,
+            total_timeout=self._settings.upstream_read_timeout,
             max_tokens_field=upstream.get("max_tokens_field", "max_completion_tokens"),
             headers=upstream.get("headers"),
+            credentials_hint=f"the api_key or api_key_secret of '{name}' in RESPONSES_PROVIDERS_FILE",
         )
 
     @property
-    def _transport(self) -> httpx.AsyncBaseTransport:
-        if self._http_transport is None:
-            from gateway.providers.http1 import Http1Transport
-
-            self._http_transport = Http1Transport(max_idle=50)
-        return self._http_transport
-
-    @cached_property
-    def _timeouts(self) -> dict[str, float]:
-        """Read by the transport from each request: connect, and the longest silence between two reads (httpx's
-        ``write`` and ``pool`` timeouts have no counterpart in ``Http1Transport``)."""
-        return {"connect": self._settings.upstream_connect_timeout, "read": self._settings.upstream_read_timeout}
+    def _client(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            self._http_client = upstream_client(self._settings, transport=self._http_transport)
+        return self._http_client
 
     @cached_property
     def _upstreams(self) -> dict[str, dict[str, Any]]:
@@ -126,6 +126,32 @@ class ProviderRegistry:
     def _secret(self) -> dict[str, str]:
         secret_id = self._settings.provider_secret_id
         return self._load_secret(secret_id) if secret_id else {}
+
+
+def upstream_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client for every OpenAI-compatible upstream: httpx's API over aiohttp's pool and C parser
+    (httpx-aiohttp), HTTP/1.1. The README's Performance section says why this transport and not httpcore's.
+
+    ``trust_env`` (httpx's default) takes ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` and
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` from the environment; ``RESPONSES_UPSTREAM_CA_BUNDLE`` wins over them.
+    httpx's ``read`` timeout bounds each silence (the idle timeout); the provider holds the total deadline."""
+    import ssl
+
+    import httpx
+    from httpx_aiohttp import HttpxAiohttpClient
+
+    verify: ssl.SSLContext | bool = True
+    if settings.upstream_ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=settings.upstream_ca_bundle)
+    timeout = httpx.Timeout(
+        settings.upstream_idle_timeout,
+        connect=settings.upstream_connect_timeout,
+        pool=settings.upstream_connect_timeout,
+    )
+    # aiohttp keeps any idle connection for ``keepalive_expiry`` s, up to the connection limit (aiohttp's own
+    # default, 100, if none is given: a local server streaming more at once would queue for a connection).
+    limits = httpx.Limits(max_connections=1000, keepalive_expiry=30.0)
+    return HttpxAiohttpClient(transport=transport, verify=verify, timeout=timeout, limits=limits)
 
 
 def _secrets_manager_json(secret_id: str) -> dict[str, str]:

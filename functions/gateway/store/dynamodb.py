@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from gateway.domain.ids import now, thread_of
 from gateway.domain.status import IN_FLIGHT
 from gateway.errors import InvalidRequestError, NotFoundError
-from gateway.schemas.items import ContextItem
+from gateway.schemas.tool_items import ContextItem
 from gateway.store.base import StoredResponse
 from gateway.store.events import purge_events
 from gateway.store.records import (

@@ -1,4 +1,4 @@
-"""The official SDK on ``client.models`` and ``client.responses.input_tokens``, and a zstd body over real HTTP.
+"""The official SDK on ``client.models`` and ``client.responses.input_tokens``; zstd and oversized bodies over HTTP.
 
 A server of its own: it lists configured models, which the shared live server has none of. Its upstream
 answers no ``GET /models`` (the fake speaks only POST), which the listing must survive.
@@ -68,6 +68,7 @@ def test_models_list_and_retrieve(sdk: OpenAI) -> None:
 
 
 def test_input_tokens_count(sdk: OpenAI, server: tuple[str, FakeUpstream]) -> None:
+    sent_upstream = len(server[1].requests)
     counted = sdk.responses.input_tokens.count(model=MODEL, instructions="Be brief.", input="How many tokens?")
 
     assert counted.object == "response.input_tokens"
@@ -75,7 +76,7 @@ def test_input_tokens_count(sdk: OpenAI, server: tuple[str, FakeUpstream]) -> No
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "How many tokens?"}]
     text = json.dumps({"messages": messages}, separators=(",", ":"))
     assert counted.input_tokens == math.ceil(len(text) / 4) + 4 * 2 + 3
-    assert server[1].requests == []
+    assert len(server[1].requests) == sent_upstream  # counting runs no model
 
 
 def test_a_zstd_body_over_real_http(server: tuple[str, FakeUpstream]) -> None:
@@ -95,3 +96,20 @@ def test_a_zstd_body_over_real_http(server: tuple[str, FakeUpstream]) -> None:
 
     assert reply.status_code == 200, reply.text
     assert reply.json()["output"][0]["content"][0]["text"] == "echo: squeezed"
+
+
+def test_an_oversized_body_is_a_413_over_real_http(server: tuple[str, FakeUpstream]) -> None:
+    # refused before it is read: the client still gets the envelope, with a length or sent chunked
+    big = b'{"model":"gpt-4o-mini","input":"' + b"x" * (17 * 1024 * 1024) + b'"}'
+    headers = {"authorization": f"Bearer {KEY_A}", "content-type": "application/json"}
+    sent_upstream = len(server[1].requests)
+
+    def chunked() -> Iterator[bytes]:
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    for content in (big, chunked()):
+        reply = httpx.post(f"{server[0]}/responses", content=content, headers=headers, timeout=30)
+        assert reply.status_code == 413
+        assert reply.json()["error"]["code"] == "request_too_large"
+    assert len(server[1].requests) == sent_upstream

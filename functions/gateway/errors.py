@@ -58,9 +58,3 @@ class ContextLengthExceededError(InvalidRequestError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, param="input", code="context_length_exceeded")
-
-
-class ConflictError(GatewayError):
-    """A concurrent writer won: the state the request expected is gone."""
-
-    status_code = 409

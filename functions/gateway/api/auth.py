@@ -22,10 +22,6 @@ class Authenticator:
         self._ttl = settings.key_cache_seconds
         self._cache: dict[str, tuple[str, float]] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return self._enabled
-
     async def tenant(self, authorization: str | None) -> str:
         """The caller's tenant; ``AuthenticationError`` for a missing, unknown or revoked key."""
         if not self._enabled:

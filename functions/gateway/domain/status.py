@@ -17,10 +17,5 @@ _NEXT: Final[dict[ResponseStatus, frozenset[ResponseStatus]]] = {
 }
 
 
-def sources_of(target: ResponseStatus) -> frozenset[ResponseStatus]:
-    """Every status from which ``target`` may be reached in one step."""
-    return frozenset(source for source, targets in _NEXT.items() if target in targets)
-
-
 def can_move(source: ResponseStatus, target: ResponseStatus) -> bool:
     return target in _NEXT.get(source, frozenset())

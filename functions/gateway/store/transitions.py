@@ -7,7 +7,7 @@ Who may write, and when (each write is one conditional DynamoDB request, so exac
     heartbeat  partial output, heartbeat_at = now         (#status = in_progress AND attempt = n)
     release    heartbeat_at = 0 [, failures+1]            (#status = in_progress AND attempt = n)
     settle     ─► completed | failed | incomplete | cancelled, plus the attempt's terminal event, atomically
-               (#status IN sources_of(target) [AND attempt = n] [AND heartbeat_at < stale])
+               (#status IN the guard's sources [AND attempt = n] [AND heartbeat_at < stale])
 
 A cancel is a settle without an attempt, so it beats a worker's settle or loses to it, never both; the worker
 learns it lost from its next heartbeat or its own settle failing.

@@ -14,6 +14,7 @@ from gateway.domain.context import normalize_input, referenced_ids
 from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
+from gateway.domain.paging import page
 from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
@@ -236,20 +237,7 @@ class ResponsesService:
         record = await self._record(tenant, response_id)
         disclosure = await self._disclosure(tenant, REVEAL_REASONING in include)
         items = [disclosure.item(item).model_dump(mode="json") for item in record.input_items]
-        if order == "desc":
-            items.reverse()
-        ids = [item.get("id") for item in items]
-        if after is not None:
-            items = items[_position(ids, after, "after") + 1 :]
-        if before is not None:
-            items = items[: _position([item.get("id") for item in items], before, "before")]
-        page = items[:limit]
-        return ItemList(
-            data=page,
-            first_id=page[0]["id"] if page else None,
-            last_id=page[-1]["id"] if page else None,
-            has_more=len(items) > limit,
-        )
+        return page(items, limit=limit, order=order, after=after, before=before)
 
     async def _record(self, tenant: str, response_id: str) -> StoredResponse:
         record = await io(self._store.get, tenant, response_id)
@@ -286,13 +274,6 @@ class ResponsesService:
 
 def _reveals(params: ResponseCreateParams) -> bool:
     return REVEAL_REASONING in (params.include or ())
-
-
-def _position(ids: list[str | None], item_id: str, param: str) -> int:
-    try:
-        return ids.index(item_id)
-    except ValueError:
-        raise InvalidRequestError(f"No input item with id '{item_id}' in this response.", param=param) from None
 
 
 def _live(record: StoredResponse) -> Response:

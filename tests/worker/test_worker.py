@@ -217,7 +217,8 @@ def test_an_upstream_refusal_ends_the_response_failed(background: Background, up
 
     failed = background.client.get(f"/v1/responses/{response_id}").json()
     assert failed["status"] == "failed"
-    assert failed["error"] == {"code": "model_not_found", "message": "The model `nope` does not exist."}
+    # a Response's error.code is one of OpenAI's ResponseErrorCode values; the upstream's message says the rest
+    assert failed["error"] == {"code": "invalid_prompt", "message": "The model `nope` does not exist."}
     _assert_one_run(background.replay(response_id), "failed")
 
 

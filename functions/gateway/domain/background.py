@@ -30,6 +30,7 @@ from typing import Any
 
 from gateway.domain.attempt import Attempt
 from gateway.domain.builder import ResponseBuilder, public_view
+from gateway.domain.failure import response_error
 from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_seconds
 from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.retry import RetryLater, ThrottleAware
@@ -194,7 +195,8 @@ class BackgroundWorker:
         try:
             run = await self._service.resume(attempt.record, settle=attempt.settle)
         except GatewayError as exc:  # e.g. its previous response was deleted meanwhile: it can never run
-            await self._fail(attempt.record, attempt.guard, exc.code or "server_error", exc.message)
+            failure = response_error(exc)
+            await self._fail(attempt.record, attempt.guard, failure.code, failure.message)
             return
         run.provider = ThrottleAware(run.provider, default_seconds=self._config.requeue_seconds)
         await attempt.drive(run)

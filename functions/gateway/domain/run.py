@@ -16,6 +16,7 @@ import anyio.to_thread
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
 from gateway.domain.disclosure import HIDDEN, Disclosure
+from gateway.domain.failure import response_error
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import to_upstream
 from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
@@ -136,8 +137,8 @@ class Run:
     async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
         stream = self._stream
         if stream is None:
-            error = self._open_error or UpstreamError("The upstream call was not started.")
-            terminal = builder.fail(error.code or "server_error", error.message)
+            failure = response_error(self._open_error or UpstreamError("The upstream call was not started."))
+            terminal = builder.fail(failure.code, failure.message)
         else:
             try:
                 async for provider_event in stream.events:

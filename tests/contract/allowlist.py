@@ -66,6 +66,14 @@ EXPECTED_FOR_NOW: tuple[Known, ...] = (
 
 SPEC_CONFLICTS: tuple[Known, ...] = (
     Known(
+        "Open Responses nests the error event's fields under `error`; OpenAI's ResponseErrorEvent is flat, and "
+        "openai-python raises on any event with an `error` mapping",
+        "openresponses",
+        "",
+        ("required",),
+        message_prefix="'error' is a required property",
+    ),
+    Known(
         "Open Responses requires usage (nullable); OpenAI types it as a non-null object, so an unfinished "
         "response leaves it out",
         "openresponses",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.contract import judge
+from tests.contract import allowlist, judge
 from tests.contract.hook import Exchange, Sink
 from tests.contract.pinned import load, openapi_nullable
 from tests.contract.walk import rebuild
@@ -218,3 +218,13 @@ def test_a_kind_of_item_a_spec_does_not_define_is_a_missing_variant_not_a_bad_on
     assert where(judge.response(changed(output=[call]))) == {("openresponses", "/output/0", "variant")}
     without_input = {key: value for key, value in call.items() if key != "input"}
     assert ("openai", "/output/0", "required") in where(judge.response(changed(output=[without_input])))
+
+
+def test_the_flat_error_event_is_openais_and_a_known_conflict_with_open_responses() -> None:
+    flat = {"type": "error", "sequence_number": 4, "code": "server_error", "message": "boom", "param": None}
+
+    found = judge.event(flat)
+
+    assert where(found) == {("openresponses", "", "required")}
+    assert all(allowlist.tolerated(v) in allowlist.SPEC_CONFLICTS for v in found)
+    assert allowlist.tolerated(judge.event({**flat, "code": 5})[0]) is None

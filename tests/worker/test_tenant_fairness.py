@@ -61,7 +61,7 @@ def test_a_tenants_stuck_jobs_do_not_delay_another_tenants_job(
         return runtime.handle(event)
 
     sqs = boto3.client("sqs", region_name=REGION)
-    with worker_loop(sqs, background.queue_url, handler, region=REGION, consumers=2):
+    with worker_loop(sqs, background.queue_url, handler, region=REGION, consumers=2, wait_seconds=1) as workers:
         started = time.monotonic()
         # Then the other tenant's job completes at once, while the stuck tenant has one job running
         background.wait_for(lambda: _status("beta", quick) == "completed", timeout=5)
@@ -75,8 +75,8 @@ def test_a_tenants_stuck_jobs_do_not_delay_another_tenants_job(
         for response_id in stuck:  # end the stuck runs so the workers are free again
             client.post(f"/v1/responses/{response_id}/cancel", headers={"authorization": f"Bearer {KEYS['alpha']}"})
         background.wait_for(lambda: all(_status("alpha", r) == "cancelled" for r in stuck), timeout=10)
-        time.sleep(0.5)
-    time.sleep(1.5)  # the consumers' last long polls
+    # no consumer may outlive the test: it would take the next test's jobs from moto's global state
+    assert workers.join(timeout=15)
     for runtime in runtimes:
         runtime.close()
 

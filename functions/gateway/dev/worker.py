@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,13 @@ class WorkerLoop:
         for thread in self._threads:
             thread.join(grace_seconds / len(self._threads))
 
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every consumer to end (after ``stop``); True if they all did."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
     def _consume(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -110,9 +118,9 @@ class WorkerLoop:
 
 @contextmanager
 def worker_loop(
-    client: SQSClient, queue_url: str, handler: Handler, *, region: str, consumers: int = 4
+    client: SQSClient, queue_url: str, handler: Handler, *, region: str, consumers: int = 4, wait_seconds: int = 5
 ) -> Iterator[WorkerLoop]:
-    loop = WorkerLoop(client, queue_url, handler, region=region, consumers=consumers)
+    loop = WorkerLoop(client, queue_url, handler, region=region, consumers=consumers, wait_seconds=wait_seconds)
     loop.start()
     try:
         yield loop

@@ -24,6 +24,8 @@ class ModelProfile:
     reasoning: ReasoningStyle = "none"
     native_structured_output: bool = False
     """Whether ``outputConfig.textFormat`` (and strict tool schemas) are available."""
+    prompt_caching: bool = False
+    """Whether Converse ``cachePoint`` blocks are honoured (Claude 3.7 and later, Nova)."""
 
 
 GENERIC = ModelProfile(family="other")
@@ -58,6 +60,7 @@ def _claude_profile(rest: str) -> ModelProfile:
             family="claude",
             reasoning="claude_adaptive" if newest else "none",
             native_structured_output=newest,
+            prompt_caching=newest,
         )
     if version >= _ADAPTIVE_FROM:
         reasoning: ReasoningStyle = "claude_adaptive"
@@ -65,7 +68,12 @@ def _claude_profile(rest: str) -> ModelProfile:
         reasoning = "claude_budget"
     else:
         reasoning = "none"
-    return ModelProfile(family="claude", reasoning=reasoning, native_structured_output=version >= _STRUCTURED_FROM)
+    return ModelProfile(
+        family="claude",
+        reasoning=reasoning,
+        native_structured_output=version >= _STRUCTURED_FROM,
+        prompt_caching=version >= _BUDGET_FROM,
+    )
 
 
 def profile_for(model_id: str) -> ModelProfile:
@@ -74,9 +82,9 @@ def profile_for(model_id: str) -> ModelProfile:
     if claude := _CLAUDE.search(model):
         return _claude_profile(claude["rest"])
     if "amazon.nova-2-" in model:
-        return ModelProfile(family="nova", reasoning="nova")
+        return ModelProfile(family="nova", reasoning="nova", prompt_caching=True)
     if "amazon.nova-" in model:
-        return ModelProfile(family="nova")
+        return ModelProfile(family="nova", prompt_caching=True)
     if "openai.gpt-oss" in model:
         return ModelProfile(family="gpt_oss", reasoning="gpt_oss")
     return GENERIC

@@ -21,11 +21,15 @@ from gateway.schemas.requests import FormatJsonSchema, ResponseCreateParams
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.type_defs import (
+        CachePointBlockTypeDef,
         ConverseStreamRequestTypeDef,
         InferenceConfigurationTypeDef,
         JsonSchemaDefinitionTypeDef,
+        MessageTypeDef,
         OutputConfigTypeDef,
         ServiceTierTypeDef,
+        SystemContentBlockTypeDef,
+        ToolConfigurationTypeDef,
     )
 
 Effort = Literal["minimal", "low", "medium", "high", "xhigh", "max"]
@@ -194,6 +198,8 @@ async def build_request(request: ModelRequest, media: MediaLoader, *, drop_unsup
 
     builder = MessageBuilder(media, tools_visible=tools.user_tools_visible)
     messages = await builder.build(request.instructions, request.items)
+    if profile.prompt_caching and _wants_caching(params):
+        _add_cache_points(messages, builder.system, tools.config)
     body: ConverseStreamRequestTypeDef = {"modelId": request.model, "messages": messages}
     if builder.system:
         body["system"] = builder.system
@@ -208,3 +214,23 @@ async def build_request(request: ModelRequest, media: MediaLoader, *, drop_unsup
     if service_tier is not None:
         body["serviceTier"] = service_tier
     return ConversePlan(body=body, output_tool=tools.output_tool, single_tool_call=not params.parallel_tool_calls)
+
+
+def _wants_caching(params: ResponseCreateParams) -> bool:
+    """OpenAI caches prompts by itself; a client that names a cache (Codex sends ``prompt_cache_key`` on every
+    turn) or a retention asks for it, so Bedrock gets the explicit cache points it needs."""
+    return bool(params.prompt_cache_key or params.prompt_cache_retention or params.prompt_cache_options)
+
+
+def _add_cache_points(
+    messages: list[MessageTypeDef], system: list[SystemContentBlockTypeDef], tools: ToolConfigurationTypeDef | None
+) -> None:
+    """A ``cachePoint`` after the system prompt, after the tools and after the latest message: three of the four a
+    Claude request may have, so an agent loop's next turn reads its whole prefix from the cache. A prefix shorter
+    than the model's minimum is simply not cached."""
+    point: CachePointBlockTypeDef = {"type": "default"}
+    if system:
+        system.append({"cachePoint": point})
+    if tools is not None:
+        tools["tools"] = [*tools["tools"], {"cachePoint": point}]
+    messages[-1]["content"] = [*messages[-1]["content"], {"cachePoint": point}]

@@ -644,7 +644,6 @@ async def test_harmless_echo_only_parameters_send_nothing() -> None:
         input="hi",
         user="u1",
         safety_identifier="s1",
-        prompt_cache_key="k",
         metadata={"a": "b"},
         max_tool_calls=3,
         truncation="auto",
@@ -655,3 +654,30 @@ async def test_harmless_echo_only_parameters_send_nothing() -> None:
     body, _ = await converse(request)
 
     assert body == {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+
+
+# prompt caching ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        {"prompt_cache_key": "019a-session"},
+        {"prompt_cache_retention": "24h"},
+        {"prompt_cache_options": {"mode": "implicit"}},
+    ],
+)
+async def test_a_caching_hint_adds_cache_points_after_system_tools_and_the_last_message(hint: dict[str, Any]) -> None:
+    request = make_request(input="hi", instructions="Be brief.", tools=[WEATHER_TOOL], **hint)
+    body, _ = await converse(request)
+    point = {"cachePoint": {"type": "default"}}
+    assert body["system"] == [{"text": "Be brief."}, point]
+    assert body["toolConfig"]["tools"][-1] == point and len(body["toolConfig"]["tools"]) == 2
+    assert body["messages"][-1]["content"] == [{"text": "hi"}, point]
+
+
+async def test_no_cache_points_without_a_hint_or_on_models_that_do_not_cache() -> None:
+    plain, _ = await converse(make_request(input="hi", instructions="Be brief."))
+    llama, _ = await converse(make_request("meta.llama3-3-70b-instruct-v1:0", input="hi", prompt_cache_key="k"))
+    for body in (plain, llama):
+        assert "cachePoint" not in json.dumps(body)

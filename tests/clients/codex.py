@@ -1,7 +1,8 @@
 """Run the real Codex CLI (npm ``@openai/codex``, installed by ``make clients``) against a base URL.
 
 Codex keeps its default configuration; the only file written is ``$CODEX_HOME/config.toml`` defining one
-model provider (keys from codex-rs ``model-provider-info``: ``base_url``, ``env_key``, ``wire_api``).
+model provider (keys from codex-rs ``model-provider-info``: ``base_url``, ``env_key``, ``wire_api``) and
+turning off the two features that reach the internet on their own (``OFFLINE``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ RUN_SECONDS = 120.0
 Json = dict[str, Any]
 
 
+OFFLINE = (
+    # Codex's own calls to the internet, off: tests reach loopback only. The plugin marketplace clones
+    # github.com/openai/plugins and asks api.github.com and chatgpt.com; analytics go to ab.chatgpt.com.
+    # Neither changes what is sent to the model provider.
+    "\n[features]\nplugins = false\n\n[analytics]\nenabled = false\n"
+)
+
+
 def write_config(home: Path, base_url: str, model: str) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "config.toml"
@@ -36,7 +45,7 @@ def write_config(home: Path, base_url: str, model: str) -> Path:
         'wire_api = "responses"\n'
         # A refusal should show up once in the record, not five times over Codex's backoff.
         "request_max_retries = 0\n"
-        "stream_max_retries = 0\n"
+        "stream_max_retries = 0\n" + OFFLINE
     )
     return config
 
@@ -46,7 +55,7 @@ def write_openai_config(home: Path, base_url: str, model: str) -> Path:
     ``CODEX_API_KEY``). Codex then treats it as OpenAI: WebSocket transport first, remote compaction."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "config.toml"
-    config.write_text(f'model = "{model}"\nopenai_base_url = "{base_url}"\n')
+    config.write_text(f'model = "{model}"\nopenai_base_url = "{base_url}"\n' + OFFLINE)
     return config
 
 

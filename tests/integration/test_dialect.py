@@ -283,8 +283,13 @@ def test_codex_on_claude_custom_tool_then_a_turn_without_tools(
     assert reply.status_code == 200, reply.text
     [call] = reply.json()["output"]
     assert (call["type"], call["name"], call["input"]) == ("custom_tool_call", "apply_patch", PATCH)
-    specs = [tool["toolSpec"]["name"] for tool in fake_bedrock.last_request["toolConfig"]["tools"]]
-    assert specs == ["exec_command", "apply_patch", "multi_agent_v1__spawn_agent"]
+    *specs, cache_point = fake_bedrock.last_request["toolConfig"]["tools"]
+    assert [spec["toolSpec"]["name"] for spec in specs] == [
+        "exec_command",
+        "apply_patch",
+        "multi_agent_v1__spawn_agent",
+    ]
+    assert cache_point == {"cachePoint": {"type": "default"}}  # Codex's prompt_cache_key: Claude caches the prefix
 
     # WHEN the next turn carries the call and its result but offers no tools
     fake_bedrock.add(converse.text_reply("Done."))

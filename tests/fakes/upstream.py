@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from tests.fakes import strict as strict_mode
+
 Json = dict[str, Any]
 
 
@@ -103,9 +105,14 @@ def error_reply(status: int, message: str, *, code: str | None = None, headers: 
 
 
 class FakeUpstream:
-    """Records requests; answers from a script, or by echoing the last user message when the script is empty."""
+    """Records requests; answers from a script, or by echoing the last user message when the script is empty.
 
-    def __init__(self) -> None:
+    ``strict=True`` validates strict schemas as OpenAI does (``tests/fakes/strict.py``): a request with a strict
+    tool or response format whose schema strict mode rejects gets OpenAI's 400, and the script is left untouched.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
         self.requests: list[Json] = []
         self.headers: list[dict[str, str]] = []
         self._script: deque[Reply | Callable[[Json], Reply]] = deque()
@@ -122,7 +129,10 @@ class FakeUpstream:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-            scripted = self._script.popleft() if self._script else None
+            refused = strict_mode.refusal(body) if self.strict else None
+            scripted = self._script.popleft() if self._script and refused is None else None
+        if refused is not None:
+            return Reply(status=400, body=refused)
         if scripted is None:
             return echo(body)
         return scripted(body) if callable(scripted) else scripted

@@ -72,11 +72,11 @@ def _verdict(item: pytest.Item, *, fail: bool) -> None:
     judged_here = item.nodeid.startswith(JUDGED_SUITES)
     for violation in violations:
         known = tolerated(violation)
-        if not judged_here:
-            _outside[violation.kind] += 1
-        elif known:
+        if known:
             _used.add(known)
             _tolerated[f"{violation.kind}  <- {known.why}"] += 1
+        elif not judged_here:
+            _outside[violation.kind] += 1
         else:
             _failed[violation.kind] += 1
             broken.append(violation)

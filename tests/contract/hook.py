@@ -55,6 +55,7 @@ class Exchange:
         self.method, self.path, self.sink = method, path, sink
         self.status = 0
         self.media = ""
+        self.encoding = "identity"
         self.body = bytearray()
         self.pending = bytearray()
 
@@ -67,7 +68,10 @@ class Exchange:
             self.status = message["status"]
             headers = {bytes(k).lower(): bytes(v) for k, v in message.get("headers", [])}
             self.media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip()
-        elif message["type"] == "http.response.body":
+            self.encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
+            if self.encoding != "identity":  # the gateway compresses no reply today; say so if one day it does
+                self.sink.skipped(f"{self.where} Content-Encoding: {self.encoding}")
+        elif message["type"] == "http.response.body" and self.encoding == "identity":
             chunk = bytes(message.get("body", b""))
             if self.media == "text/event-stream" and self.status < 400:
                 self._stream(chunk, more=message.get("more_body", False))

@@ -119,6 +119,8 @@ class BackgroundWorker:
         now = self._clock()
         stale_before = now - config.lease_seconds
         if record.status == "in_progress" and record.heartbeat_at >= stale_before:
+            if receive_count >= config.max_receives:  # rare: the run's own renewals must have failed for long
+                logger.error("background job %s: its message goes to the dead-letter queue while it runs", record.id)
             await message.hide(record.heartbeat_at - stale_before + 1)
             return Outcome.RETRY
         if record.status == "queued":

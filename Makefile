@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INFRA_STAMP := $(VENV)/.installed-infra
+CLIENTS_STAMP := tests/clients/node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -27,8 +28,8 @@ install: $(INFRA_STAMP)
 run: $(STAMP)
 	$(PY) -m gateway.dev
 
-## Lint, type-check and run the whole test suite.
-test: lint $(INFRA_STAMP)
+## Lint, type-check and run the whole test suite, real clients included (the Codex CLI from npm).
+test: lint $(INFRA_STAMP) $(CLIENTS_STAMP)
 	$(PY) -m pytest
 
 ## Everything but the infrastructure and SDK suites: the quick loop while coding.
@@ -45,7 +46,6 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 ## Real clients (the Codex CLI, pinned in tests/clients/package-lock.json) against `make run`'s gateway.
-CLIENTS_STAMP := tests/clients/node_modules/.installed
 $(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

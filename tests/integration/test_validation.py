@@ -37,7 +37,7 @@ def error_of(client: TestClient, body: Any, status: int = 400) -> dict[str, Any]
         ({"service_tier": "gold"}, "service_tier", "invalid_value"),
         ({"include": ["nope"]}, "include[0]", "invalid_value"),
         ({"input": 5}, "input", "invalid_type"),
-        ({"input": [{"type": "telepathy_call", "id": "x"}]}, "input[0]", "invalid_value"),
+        ({"input": [{"type": "telepathy_call", "id": "x"}]}, "input[0].type", "invalid_value"),
         ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role", "invalid_value"),
         (
             {"input": [{"type": "function_call_output", "output": "x"}]},
@@ -153,3 +153,10 @@ def test_unknown_route_is_an_envelope(client: TestClient) -> None:
     reply = client.get("/v1/nothing-here")
     assert reply.status_code == 404
     assert set(reply.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_an_unknown_item_type_names_the_types_a_client_may_send(client: TestClient) -> None:
+    error = error_of(client, {**BASE, "input": [{"type": "telepathy_call", "id": "x"}]})
+    assert error["message"].startswith("Invalid value: 'telepathy_call'. Supported values are: 'message'")
+    assert "'web_search_call'" in error["message"] and "'custom_tool_call_output'" in error["message"]
+    assert "_tag" not in error["message"] and "'hosted'" not in error["message"]

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from gateway.errors import InvalidRequestError
+from gateway.schemas.tool_items import HOSTED_HISTORY_TYPES
 
 _JSON_INVALID = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
@@ -15,6 +16,8 @@ _JSON_INVALID = (
 )
 _NAME_LIMIT = 64
 """Longest field name echoed in full: the name is caller input, and an error should not repeat a megabyte of it."""
+_HOSTED = ", ".join(f"'{kind}'" for kind in HOSTED_HISTORY_TYPES)
+"""Hosted-tool history items share one tag in the input union; a client is told their real types."""
 _PRIMITIVES = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "is-instance", "literal"})
 # Discriminator values pydantic inserts into ``loc`` for tagged unions.
 _TAGS = frozenset(
@@ -131,9 +134,16 @@ def _render(error: ErrorDetails) -> InvalidRequestError:
             param=param,
             code="string_below_min_length",
         )
+    if kind == "union_tag_invalid":
+        # pydantic's own wording names the discriminator function (``_tag()``): say what OpenAI would.
+        expected = str(ctx.get("expected_tags", "")).replace("'hosted'", _HOSTED)
+        return InvalidRequestError(
+            f"Invalid value: '{ctx.get('tag')}'. Supported values are: {expected}.",
+            param=f"{param}.type" if param else "type",
+            code="invalid_value",
+        )
     if kind in (
         "literal_error",
-        "union_tag_invalid",
         "enum",
         "string_pattern_mismatch",
         "union_tag_not_found",

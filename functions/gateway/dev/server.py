@@ -78,8 +78,8 @@ def use_local_sealing_key(path: Path = LOCAL_SEALING_KEY) -> str:
 
 JOBS_QUEUE = "responses-jobs"
 JOBS_VISIBILITY_SECONDS = 30
-"""Shorter than in AWS (6x the worker timeout) so a job left for redelivery is retried while you watch; a
-redelivery of a job still running is a no-op (its heartbeat is fresh)."""
+"""Shorter than in AWS (6x the worker timeout) so a job left for redelivery is retried while you watch. A running
+job renews its message's visibility from its heartbeat, so it is not redelivered while it runs."""
 
 
 def provision(settings: Settings) -> str:

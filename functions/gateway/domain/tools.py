@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
+from gateway.domain.tool_specs import BUILTINS, CUSTOM_SCHEMA, custom_description
 from gateway.errors import InvalidRequestError
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.tool_items import AdditionalTools, ContextItem, ToolSearchOutput
@@ -145,7 +146,7 @@ def _add(toolset: ToolSet, tool: UpstreamTool, param: str) -> None:
 def _member(tool: FunctionTool | CustomTool, namespace: str | None) -> UpstreamTool:
     name = upstream_name(tool.name, namespace)
     if isinstance(tool, CustomTool):
-        return UpstreamTool(name, "custom", tool.name, _custom_description(tool), _CUSTOM_SCHEMA, True, namespace)
+        return UpstreamTool(name, "custom", tool.name, custom_description(tool), CUSTOM_SCHEMA, True, namespace)
     return UpstreamTool(
         name, "function", tool.name, tool.description, tool.parameters, effective_strict(tool), namespace
     )
@@ -163,80 +164,34 @@ def effective_strict(tool: FunctionTool) -> bool:
 def strict_compatible(schema: Any) -> bool:
     """Whether ``schema`` already satisfies OpenAI's strict mode: every object closed and all its properties
     required. A client that left ``strict`` out gets strict only then (LangChain and LlamaIndex send schemas
-    strict mode rejects)."""
-    if isinstance(schema, list):
-        return all(strict_compatible(entry) for entry in schema)
+    strict mode rejects). Walks the schema's structure (not every key: a property may be named ``properties``)."""
     if not isinstance(schema, dict):
         return True
-    if schema.get("type") == "object" or "properties" in schema:
+    kinds = schema.get("type")
+    if kinds == "object" or (isinstance(kinds, list) and "object" in kinds) or "properties" in schema:
         properties = schema.get("properties") or {}
         if schema.get("additionalProperties") is not False or set(schema.get("required") or ()) != set(properties):
             return False
-    return all(strict_compatible(value) for key, value in schema.items() if key not in ("enum", "const", "default"))
+    return all(strict_compatible(child) for child in _subschemas(schema))
 
 
-_CUSTOM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"input": {"type": "string", "description": "The tool's input, as raw text."}},
-    "required": ["input"],
-    "additionalProperties": False,
-}
-
-
-def _custom_description(tool: CustomTool) -> str:
-    text = tool.description or f"The {tool.name} tool."
-    text += "\n\nCall it with one argument, `input`: raw text passed to the tool verbatim (not JSON)."
-    if tool.format is not None and tool.format.type == "grammar":
-        text += f"\nThe input must match this {tool.format.syntax} grammar:\n{tool.format.definition}"
-    return text
+def _subschemas(schema: dict[str, Any]) -> list[Any]:
+    children: list[Any] = list((schema.get("properties") or {}).values())
+    for key in ("$defs", "definitions"):
+        children += list((schema.get(key) or {}).values())
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        children += list(schema.get(key) or ())
+    items = schema.get("items")
+    children += items if isinstance(items, list) else [items]
+    for key in ("additionalProperties", "not"):
+        if isinstance(schema.get(key), dict):
+            children.append(schema[key])
+    return children
 
 
 def _builtin(tool: LocalShellTool | ShellTool | ApplyPatchTool) -> UpstreamTool:
-    description, parameters = _BUILTINS[tool.type]
+    description, parameters = BUILTINS[tool.type]
     return UpstreamTool(tool.type, tool.type, tool.type, description, parameters, False)
-
-
-_BUILTINS: dict[str, tuple[str, dict[str, Any]]] = {
-    "local_shell": (
-        "Run a command on the user's machine and get its output.",
-        {
-            "type": "object",
-            "properties": {
-                "command": {"type": "array", "items": {"type": "string"}, "description": "argv of the command"},
-                "working_directory": {"type": "string"},
-                "timeout_ms": {"type": "integer"},
-                "env": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-            "required": ["command"],
-        },
-    ),
-    "shell": (
-        "Run shell commands on the user's machine and get their output.",
-        {
-            "type": "object",
-            "properties": {
-                "commands": {"type": "array", "items": {"type": "string"}, "description": "commands to run in order"},
-                "timeout_ms": {"type": "integer"},
-                "max_output_length": {"type": "integer"},
-            },
-            "required": ["commands"],
-        },
-    ),
-    "apply_patch": (
-        "Create, update or delete a file. For update_file, `diff` is a V4A diff of the file: hunks of context "
-        "lines (' '), removed lines ('-') and added lines ('+'), each hunk introduced by '@@' and a nearby line. "
-        "For create_file, `diff` holds the new file's lines, each prefixed with '+'.",
-        {
-            "type": "object",
-            "properties": {
-                "type": {"type": "string", "enum": ["create_file", "update_file", "delete_file"]},
-                "path": {"type": "string"},
-                "diff": {"type": "string"},
-            },
-            "required": ["type", "path"],
-        },
-    ),
-}
 
 
 def _select(params: ResponseCreateParams, toolset: ToolSet) -> tuple[list[UpstreamTool], ToolChoiceSpec]:

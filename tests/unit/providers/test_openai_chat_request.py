@@ -139,6 +139,18 @@ CLOSED = {
 }
 LANGCHAIN = {"type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer"}}, "required": ["q"]}
 NESTED_OPEN = {**CLOSED, "$defs": {"o": {"type": "object", "properties": {"k": {"type": "string"}}}}}
+NULLABLE_OBJECT = {
+    "type": "object",
+    "properties": {"meta": {"type": ["object", "null"]}},
+    "required": ["meta"],
+    "additionalProperties": False,
+}
+NAMED_PROPERTIES = {
+    "type": "object",
+    "properties": {"properties": {"type": "string"}},
+    "required": ["properties"],
+    "additionalProperties": False,
+}
 
 
 @pytest.mark.parametrize(
@@ -147,6 +159,8 @@ NESTED_OPEN = {**CLOSED, "$defs": {"o": {"type": "object", "properties": {"k": {
         (None, CLOSED, True),  # already strict-compatible: strict, as OpenAI normalises
         (None, LANGCHAIN, False),  # an optional property: strict mode would reject it
         (None, NESTED_OPEN, False),  # an open object deep inside
+        (None, NULLABLE_OBJECT, False),  # ["object", "null"] is an object too, and this one is open
+        (None, NAMED_PROPERTIES, True),  # a property named "properties" is not a schema keyword
         (None, None, False),
         (True, LANGCHAIN, True),  # the client's own choice always stands
         (False, CLOSED, False),

@@ -10,10 +10,11 @@ from typing import Any
 Results = dict[str, Any]
 
 LATENCY_ROWS = (
-    ("latency_store_false", "buffered, store:false", 1.5),
+    ("latency_store_false", "buffered, store:false", 2.0),
     ("latency_store_true", "buffered, store:true", None),
-    ("first_delta", "stream, first output_text.delta", 1.0),
+    ("first_delta", "stream, first output_text.delta", 2.0),
 )
+"""Issue 11's limits, set once the upstream leg went through library code (issue 6 had 1.5 and 1.0 ms)."""
 RPS_TARGET = (32, 300.0)
 COLD_START_TARGET_MS = 350.0
 
@@ -34,7 +35,7 @@ def _rps(results: Results, name: str, concurrency: int) -> float | None:
 
 
 def targets(results: Results) -> list[dict[str, Any]]:
-    """Issue 6's targets: measured value, target, met."""
+    """Issue 11's targets (the cold start's is issue 6's): measured value, target, met."""
     rows: list[dict[str, Any]] = []
     for key, label, limit in LATENCY_ROWS:
         if limit is not None and key in results:
@@ -111,7 +112,7 @@ def table(results: Results, previous: Results | None = None) -> str:
     if results.get("context_load"):
         lines += _context(results)
     lines += _process(results)
-    lines += ["", "Targets (issue 6)" + ("   previous run in brackets" if previous else "")]
+    lines += ["", "Targets (issue 11)" + ("   previous run in brackets" if previous else "")]
     before = {row["target"]: row["value"] for row in (previous or {}).get("targets", [])}
     for row in results.get("targets", []):
         was = before.get(row["target"])

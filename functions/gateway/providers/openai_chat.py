@@ -84,7 +84,7 @@ class OpenAIChatProvider:
         if reply.status_code >= 400:
             try:
                 detail = await reply.aread()
-            except httpx.HTTPError as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise UpstreamError(f"Upstream '{self.name}' failed with status {reply.status_code}.") from exc
             finally:
                 await reply.aclose()

@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pytest
 
 from gateway.dev.worker import sqs_event
 from gateway.handlers.worker import WorkerRuntime
+from gateway.store.base import Guard, StoredResponse
+from gateway.store.dynamodb import DynamoResponseStore
 from tests.background import REGION, TENANT, Background, background, job_event
 from tests.fakes.upstream import FakeUpstream, text_reply
 
@@ -171,3 +174,30 @@ def test_a_job_whose_runs_keep_dying_is_failed_by_its_failure_count_whatever_the
     assert len(upstream.requests) == calls
     events = background.replay(response_id)
     assert events[-1]["type"] == "response.failed"
+
+
+def test_giving_up_on_a_job_whose_owner_turns_out_alive_keeps_the_message(
+    background: Background, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run that stopped heartbeating (killed), on its last allowed failure
+    upstream.will(text_reply(*[f"w{n} " for n in range(60)], delay=0.05))
+    response_id = background.create_streamed()
+    settings = {"worker_lease_seconds": LEASE, "worker_max_failures": 1}
+    with _running(background, job_event(response_id, 1), **settings):
+        background.wait_for(lambda: background.log.last_sequence(TENANT, response_id, 1) >= 3)
+    time.sleep(LEASE + 0.2)
+
+    # When its owner proves alive just before the delivery's "failed" write lands
+    original = DynamoResponseStore.settle
+
+    def settle(self: DynamoResponseStore, record: StoredResponse, guard: Guard, events: Any = ()) -> bool:
+        if record.status == "failed":
+            assert self.heartbeat(TENANT, response_id, 1, now=time.time(), response_json=None)
+        return original(self, record, guard, events)
+
+    monkeypatch.setattr(DynamoResponseStore, "settle", settle)
+    result = background.deliver(response_id, 2, **settings)
+
+    # Then the write loses, and the message is kept (the owner may still die), not deleted
+    assert result["batchItemFailures"]
+    assert background.record(response_id).status == "in_progress"

@@ -129,12 +129,17 @@ class BackgroundWorker:
         else:  # its owner died (heartbeat stale), or released it (heartbeat 0, already counted)
             guard = Guard(frozenset({"in_progress"}), attempt=record.attempt, stale_before=stale_before)
             failures = record.failures + (1 if record.heartbeat_at > 0 else 0)
+        reason = None
         if failures >= config.max_failures:
-            await self._give_up(record, guard, f"its worker failed {_times(failures)}")
-            return Outcome.DONE
-        if receive_count >= config.max_receives:
-            await self._give_up(record, guard, f"it was delivered {_times(receive_count)} without finishing")
-            return Outcome.DONE
+            reason = f"its worker failed {_times(failures)}"
+        elif receive_count >= config.max_receives:
+            reason = f"it was delivered {_times(receive_count)} without finishing"
+        if reason is not None:
+            if await self._give_up(record, guard, reason):
+                return Outcome.DONE
+            # Lost: a cancel, or an owner thought dead that wrote a heartbeat after all. Look again later.
+            await message.hide(config.lease_seconds)
+            return Outcome.RETRY
         slot: Slot | None = None
         if self._slots is not None:
             slot = await self._take_slot(self._slots, record, now)
@@ -203,12 +208,13 @@ class BackgroundWorker:
         run.provider = ThrottleAware(run.provider, default_seconds=self._config.requeue_seconds)
         await attempt.drive(run)
 
-    async def _give_up(self, record: StoredResponse, guard: Guard, reason: str) -> None:
-        await self._fail(record, guard, "server_error", f"The background job could not be completed: {reason}.")
+    async def _give_up(self, record: StoredResponse, guard: Guard, reason: str) -> bool:
+        message = f"The background job could not be completed: {reason}."
+        return await self._fail(record, guard, "server_error", message)
 
-    async def _fail(self, record: StoredResponse, guard: Guard, code: str, message: str) -> None:
+    async def _fail(self, record: StoredResponse, guard: Guard, code: str, message: str) -> bool:
         """End ``record`` failed, appending ``response.failed`` to its live attempt's events (after whatever
-        that attempt managed to write) so replays end like any other failed run."""
+        that attempt managed to write) so replays end like any other failed run. False if ``guard`` no longer held."""
         assert can_move(record.status, "failed")
         final = close_partial(record.response, "failed", ResponseError(code=code, message=message))
         events: list[StreamEvent] = []
@@ -224,7 +230,7 @@ class BackgroundWorker:
                 )
             )
         failed = dataclasses.replace(record, status="failed", response_json=final.model_dump_json())
-        await io(self._store.settle, failed, guard, events)
+        return await io(self._store.settle, failed, guard, events)
 
 
 def _times(count: int) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from typing import Any
 
 import aiohttp
@@ -89,12 +89,12 @@ class OpenAIChatProvider:
             finally:
                 await reply.aclose()
             raise self._status_error(reply, detail)
-        return ProviderStream(events=self._events(reply, deadline))
+        return ProviderStream(events=_UpstreamEvents(self._events(reply, deadline), reply))
 
     async def aclose(self) -> None:
         """The shared client is owned by the registry."""
 
-    async def _events(self, reply: httpx.Response, deadline: float | None) -> AsyncIterator[ProviderEvent]:
+    async def _events(self, reply: httpx.Response, deadline: float | None) -> AsyncGenerator[ProviderEvent, None]:
         started: set[int] = set()
         finish: FinishReason | None = None
         done = False
@@ -200,6 +200,27 @@ class OpenAIChatProvider:
         if not isinstance(entries, list):
             raise ValueError("no 'data' list in the reply")
         return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
+
+
+class _UpstreamEvents:
+    """One reply's provider events. ``aclose`` also closes the reply: a generator closed before it first ran
+    skips its ``finally``, which would leave the upstream generating into a pooled-out connection."""
+
+    __slots__ = ("_events", "_reply")
+
+    def __init__(self, events: AsyncGenerator[ProviderEvent, None], reply: httpx.Response) -> None:
+        self._events = events
+        self._reply = reply
+
+    def __aiter__(self) -> _UpstreamEvents:
+        return self
+
+    def __anext__(self) -> Awaitable[ProviderEvent]:
+        return self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+        await self._reply.aclose()
 
 
 async def _drain(sse: AsyncIterator[ServerSentEvent]) -> None:

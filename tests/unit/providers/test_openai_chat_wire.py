@@ -138,6 +138,23 @@ def test_a_stream_closed_before_its_end_closes_its_connection() -> None:
     asyncio.run(main())
 
 
+def test_a_stream_closed_before_it_was_read_closes_its_connection() -> None:
+    # The engine may give up between open() and the first event (the caller went away): the upstream must
+    # see the connection close, not keep generating.
+    async def handler(up: Upstream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await up.read_request(reader, n)
+        writer.write(SSE_HEAD + chunk(frame(content="Hel")))
+        assert await up.read_request(reader, n) is None
+
+    async def main() -> None:
+        async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
+            stream = await provider.open(model_request())
+            await stream.aclose()
+            assert await eventually(lambda: up.eofs == 1)
+
+    asyncio.run(main())
+
+
 def test_a_pooled_connection_the_server_closed_while_idle_is_replaced() -> None:
     async def handler(up: Upstream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
         await up.read_request(reader, n)

@@ -20,10 +20,7 @@ from tests.fakes.bedrock import CLAUDE
 pytestmark = pytest.mark.clients
 
 ROUTES = {"chat": "gpt-4o-mini", "bedrock": f"bedrock/{CLAUDE}"}
-_NO_USAGE = "response.created/in_progress snapshots omit `usage` (spec and RESPONSES_API.md: usage: null)"
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    (case, route): _NO_USAGE for case in ("streaming-response", "tool-calling-streaming") for route in ROUTES
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 """``(case, route) -> reason`` for cases the gateway fails today (strict xfail: they flip when fixed)."""
 
 

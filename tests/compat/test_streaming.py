@@ -38,7 +38,7 @@ def test_stream_helper_yields_ordered_events_and_the_final_response(client: Open
     created = events[0].response
     assert created.status == "in_progress"
     assert created.output == []
-    assert created.usage is None
+    assert created.usage is not None and created.usage.total_tokens == 0
     # And the deltas, the done events and the final response agree on the text
     assert _deltas(events) == "Hello, world"
     assert events[7].text == "Hello, world"

@@ -34,35 +34,9 @@ class Known:
         )
 
 
-EXPECTED_FOR_NOW: tuple[Known, ...] = (
-    Known("reasoning item content: null (array or absent)", "openai", "/content", ("type",), "reasoning"),
-    Known("reasoning item content: null (array or absent)", "openresponses", "/content", ("type",), "reasoning"),
-    Known("reasoning item status: null (a status string)", "openai", "/status", ("type", "enum"), "reasoning"),
-    Known(
-        "reasoning item encrypted_content: null (string or absent)",
-        "openresponses",
-        "/encrypted_content",
-        ("type",),
-        "reasoning",
-    ),
-    Known("input message status: null (a status string or absent)", "openai", "/status", ("type", "enum"), "message"),
-    Known(
-        "listed input items without the status their *Resource schema requires",
-        "openai",
-        "",
-        ("required",),
-        message_prefix="'status' is a required property",
-    ),
-    Known(
-        "shell_call without environment",
-        "openai",
-        "",
-        ("required",),
-        "shell_call",
-        "'environment' is a required property",
-    ),
-    Known("shell_call action without timeout_ms / max_output_length", "openai", "/action", ("required",), "shell_call"),
-)
+EXPECTED_FOR_NOW: tuple[Known, ...] = ()
+"""Empty: every item-level violation the judge found has been fixed (reasoning content and status, input item
+status, shell_call fields)."""
 
 SPEC_CONFLICTS: tuple[Known, ...] = (
     Known(
@@ -72,14 +46,6 @@ SPEC_CONFLICTS: tuple[Known, ...] = (
         "",
         ("required",),
         message_prefix="'error' is a required property",
-    ),
-    Known(
-        "Open Responses requires usage (nullable); OpenAI types it as a non-null object, so an unfinished "
-        "response leaves it out",
-        "openresponses",
-        "",
-        ("required",),
-        message_prefix="'usage' is a required property",
     ),
     Known(
         "Open Responses requires a json_schema format's description (OpenAI: a string, absent when unset)",

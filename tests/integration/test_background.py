@@ -34,7 +34,7 @@ def test_create_returns_the_queued_response_at_once_and_enqueues_its_job(
 
     # Then it comes back queued, before any model call
     assert created["status"] == "queued" and created["background"] is True
-    assert "usage" not in created and created["output"] == []
+    assert created["usage"]["total_tokens"] == 0 and created["output"] == []
     assert not upstream.requests
     # And the job on the queue names only the tenant and the response
     sqs = boto3.client("sqs", region_name="us-east-1")

@@ -102,7 +102,7 @@ def test_streamed_event_sequence(api: TestClient, bedrock: FakeBedrock) -> None:
 
     assert [event["sequence_number"] for event in events] == list(range(len(events)))
     assert events[0]["type"] == "response.created" and events[1]["type"] == "response.in_progress"
-    assert events[0]["response"]["output"] == [] and "usage" not in events[0]["response"]
+    assert events[0]["response"]["output"] == [] and events[0]["response"]["usage"]["total_tokens"] == 0
     assert [event["type"] for event in events] == TEXT_EVENTS
     grouped = by_type(events)
     joined = "".join(delta["delta"] for delta in grouped["response.output_text.delta"])

@@ -19,7 +19,7 @@ def test_sequence_and_lifecycle(client: TestClient, upstream: FakeUpstream) -> N
     created, in_progress = events[0], events[1]
     assert created["type"] == "response.created" and in_progress["type"] == "response.in_progress"
     assert created["response"]["status"] == "in_progress"
-    assert created["response"]["output"] == [] and "usage" not in created["response"]
+    assert created["response"]["output"] == [] and created["response"]["usage"]["total_tokens"] == 0
     terminal = [event for event in events if event["type"] in TERMINAL]
     assert terminal == [events[-1]] and events[-1]["type"] == "response.completed"
     assert [event["type"] for event in events] == TEXT_EVENTS

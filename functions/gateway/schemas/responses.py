@@ -1,6 +1,7 @@
 """The Response object and what it carries, as both judges in RESPONSES_2026.md have it: OpenAI's OpenAPI schema
-and Open Responses' ``ResponseResource``. Every field is present on every reply, null when unset, except ``usage``
-and ``user``: OpenAI's schema types them as non-null and does not require them, so they are left out while unset."""
+and Open Responses' ``ResponseResource``. Every field is present on every reply, null when unset, except two that
+OpenAI's schema types as non-null: ``user`` is left out while unset, and ``usage``, which Open Responses requires on
+every Response, is all zeros until the response has finished (nothing has been used yet)."""
 
 from __future__ import annotations
 
@@ -80,11 +81,13 @@ class Response(WireModel):
     top_logprobs: int = 0
     top_p: float = 1.0
     truncation: Literal["auto", "disabled"] = "disabled"
-    usage: ResponseUsage | None = _absent_when_none()
-    """Until the response finishes there is none; OpenAI's schema has no ``null`` for it."""
+    usage: ResponseUsage = Field(default_factory=lambda: ResponseUsage(input_tokens=0, output_tokens=0, total_tokens=0))
+    """Zeros until the response finishes: Open Responses requires the field and OpenAI's schema has no ``null``."""
     user: str | None = _absent_when_none()
     metadata: dict[str, str] = Field(default_factory=dict)
     conversation: dict[str, str] | None = None
+    moderation: dict[str, Any] | None = None
+    """Moderation results; the gateway moderates nothing, so always null (a request's ``moderation`` is accepted)."""
 
 
 class DeletedResponse(WireModel):

@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 INFRA_STAMP := $(VENV)/.installed-infra
-CLIENTS_STAMP := tests/clients/node_modules/.installed
+CODEX_STAMP := tests/clients/node_modules/.installed
+LLAMAINDEX_VENV := tests/clients/.venv-llamaindex
+LLAMAINDEX_STAMP := $(LLAMAINDEX_VENV)/.installed
+CLIENTS_STAMP := $(CODEX_STAMP) $(LLAMAINDEX_STAMP)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -45,9 +48,15 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## Real clients (the Codex CLI, pinned in tests/clients/package-lock.json) against `make run`'s gateway.
-$(CLIENTS_STAMP): tests/clients/package.json tests/clients/package-lock.json
+## Real clients (the Codex CLI, pinned in tests/clients/package-lock.json; LlamaIndex) against `make run`'s gateway.
+$(CODEX_STAMP): tests/clients/package.json tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# LlamaIndex in a venv of its own: llama-index-llms-openai requires openai<3, .venv tests the current SDK.
+$(LLAMAINDEX_STAMP): tests/clients/llamaindex/requirements.txt
+	$(PYTHON) -m venv --clear $(LLAMAINDEX_VENV)
+	$(LLAMAINDEX_VENV)/bin/python -m pip install --quiet -r $<
 	touch $@
 
 clients: $(STAMP) $(CLIENTS_STAMP)

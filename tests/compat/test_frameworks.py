@@ -1,7 +1,8 @@
-"""LangChain and LlamaIndex, as released and unmodified, calling tools through the live gateway in front of an
-upstream that validates strict schemas as OpenAI does.
+"""LangChain, as released and unmodified, calling tools through the live gateway in front of an upstream that
+validates strict schemas as OpenAI does (LlamaIndex, which requires ``openai<3``, runs in its own venv:
+``tests/clients/test_llamaindex.py``).
 
-Both frameworks leave ``strict`` out and send schemas strict mode rejects (an optional argument, no
+LangChain leaves ``strict`` out and sends schemas strict mode rejects (an optional argument, no
 ``additionalProperties: false``). The gateway must then offer them upstream with ``strict: false``, and keep
 ``strict: true`` for a schema that already satisfies strict mode; otherwise the strict upstream answers 400 and
 the framework raises.
@@ -9,16 +10,12 @@ the framework raises.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.tools import FunctionTool
-from llama_index.llms.openai import OpenAIResponses
 from pydantic import BaseModel
 
 from tests.compat.live import KEY_A, MODEL, LiveServer
@@ -41,7 +38,7 @@ OPTIONAL_UNIT_SCHEMA = {
     "properties": {"city": {"type": "string"}, "unit": {"type": "string", "default": "celsius"}},
     "required": ["city"],
 }
-"""What both frameworks derive from ``get_weather`` (titles aside): ``unit`` optional, the object open."""
+"""What LangChain derives from ``get_weather`` (titles aside): ``unit`` optional, the object open."""
 
 
 CLOCK_SCHEMA = {
@@ -171,38 +168,3 @@ def test_langchain_structured_output_by_json_schema(chat_openai: ChatOpenAI, str
     assert response_format["json_schema"]["name"] == "Forecast"
     assert response_format["json_schema"]["strict"] is True
     assert response_format["json_schema"]["schema"]["required"] == ["city", "high_c"]
-
-
-def test_llamaindex_chat_with_tools_round_trip(live_server: LiveServer, strict_upstream: FakeUpstream) -> None:
-    # Given a LlamaIndex tool whose function has an optional parameter
-    llm = OpenAIResponses(model=MODEL, api_base=live_server.base_url, api_key=KEY_A, max_retries=0, timeout=10)
-    weather = FunctionTool.from_defaults(fn=get_weather)
-    strict_upstream.will(tool_reply(WEATHER_CALL), text_reply(FINAL))
-
-    # When the model is asked, calls the tool, and is given its result
-    question = ChatMessage(role=MessageRole.USER, content="Weather in Paris?")
-    first = llm.chat_with_tools([weather], chat_history=[question])
-    [selection] = llm.get_tool_calls_from_response(first)
-    output = weather.call(**selection.tool_kwargs)
-    result = ChatMessage(
-        role=MessageRole.TOOL, content=str(output), additional_kwargs={"tool_call_id": selection.tool_id}
-    )
-    final = llm.chat_with_tools([weather], chat_history=[question, first.message, result])
-
-    # Then LlamaIndex parsed the call, and the tool result led to the final answer
-    assert selection.tool_name == "get_weather"
-    assert selection.tool_kwargs == {"city": "Paris"}
-    assert selection.tool_id == "call_weather"
-    assert str(output) == "Sunny, 21 celsius in Paris."
-    assert final.message.content == FINAL
-    # And the upstream was offered the open schema non-strict
-    offered = _offered(strict_upstream.requests[0])
-    strict, parameters = offered["get_weather"]
-    assert strict is False
-    assert parameters["properties"]["unit"]["default"] == "celsius"
-    assert parameters["required"] == ["city"]
-    assert parameters.get("additionalProperties") is not False
-    # And the second turn carried the tool output back under the call's id
-    history = strict_upstream.requests[1]["messages"]
-    assert history[-1] == {"role": "tool", "tool_call_id": "call_weather", "content": "Sunny, 21 celsius in Paris."}
-    assert json.loads(history[-2]["tool_calls"][0]["function"]["arguments"]) == {"city": "Paris"}

@@ -26,14 +26,19 @@ from tests.clients.conftest import Stack, report
 from tests.fakes import strict
 from tests.fakes.upstream import Reply, text_reply, tool_reply
 
-pytestmark = pytest.mark.clients
-
 Json = dict[str, Any]
 
 FOLDER = Path(__file__).resolve().parent / "llamaindex"
 VENV = FOLDER.parent / ".venv-llamaindex"
+PYTHON = VENV / "bin" / "python"
 INSTALLED = VENV / ".installed"
 """Written by the Makefile once ``requirements.txt`` is installed."""
+
+# A mark, not a fixture, so a missing venv skips before the package's gateway is started for nothing.
+pytestmark = [
+    pytest.mark.clients,
+    pytest.mark.skipif(not INSTALLED.exists(), reason="LlamaIndex venv not built: run `make clients`"),
+]
 RUN_SECONDS = 90.0
 MODEL = "gpt-4o-mini"
 WEATHER_CALL = ("call_weather", "get_weather", '{"city": "Paris"}')
@@ -67,14 +72,7 @@ class DriverRun:
         return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr[-4000:]}"
 
 
-@pytest.fixture
-def llamaindex_python() -> Path:
-    if not INSTALLED.exists():
-        pytest.skip("LlamaIndex venv not built: run `make clients`")
-    return VENV / "bin" / "python"
-
-
-def drive(python: Path, base_url: str) -> DriverRun:
+def drive(base_url: str) -> DriverRun:
     # The guard folder on PYTHONPATH makes the driver's interpreter loopback-only (guard/sitecustomize.py).
     inherited = {
         k: v
@@ -82,7 +80,7 @@ def drive(python: Path, base_url: str) -> DriverRun:
         if not k.startswith(("OPENAI_", "AWS_", "TIKTOKEN_", "NLTK_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
     }
     done = subprocess.run(
-        [str(python), str(FOLDER / "drive.py"), base_url, "client-key", MODEL],
+        [str(PYTHON), str(FOLDER / "drive.py"), base_url, "client-key", MODEL],
         env={**inherited, "PYTHONPATH": str(FOLDER / "guard")},
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -97,14 +95,14 @@ def _tools_offered(request: Json) -> dict[str, Json]:
     return {tool["function"]["name"]: tool["function"] for tool in request["tools"]}
 
 
-def test_llamaindex_chat_with_tools_round_trip(llamaindex_python: Path, fresh: Stack) -> None:
+def test_llamaindex_chat_with_tools_round_trip(fresh: Stack) -> None:
     # Given a strict upstream whose model calls get_weather, then answers once given the result
     fresh.upstream.policy = weather_agent
     proxy = fresh.proxy()
 
     # When LlamaIndex asks, runs the tool it is told to call, and sends the result back
     with proxy.serve() as url:
-        run = drive(llamaindex_python, f"{url}/v1")
+        run = drive(f"{url}/v1")
     report("llamaindex", proxy, fresh)
 
     # Then LlamaIndex parsed the call with the optional argument left out, and got the final answer

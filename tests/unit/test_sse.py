@@ -1,28 +1,97 @@
-"""SSE framing and keep-alives while the upstream is silent."""
+"""The SSE response as the ASGI server sees it: frames, keep-alives, hang-ups and failing sources."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from starlette.types import Message, Receive
 
-from gateway.api.sse import KEEPALIVE, EventStreamResponse, encode, sse
-from gateway.schemas.events import ErrorEvent, OutputTextDeltaEvent, StreamEvent
+from gateway.api.app import create_app
+from gateway.api.deps import build_services
+from gateway.api.sse import event_stream
+from gateway.providers.registry import ProviderRegistry
+from gateway.schemas.events import ErrorEvent, StreamEvent
+from tests.conftest import make_settings
+from tests.unit.providers.loopback import SSE_HEAD, Upstream, chunk, eventually, frame
+
+HTTP_SCOPE = {"type": "http", "method": "POST", "asgi": {"version": "3.0", "spec_version": "2.3"}}
+"""What uvicorn passes (ASGI HTTP spec 2.3): Starlette and sse-starlette watch for the disconnect themselves."""
 
 
 def event(n: int) -> StreamEvent:
     return ErrorEvent(sequence_number=n, code=None, message=f"m{n}", param=None)
 
 
-def test_frame_format() -> None:
-    assert encode(event(3)) == (
-        b'event: error\ndata: {"type":"error","sequence_number":3,"code":null,"message":"m3","param":null}\n\n'
-    )
+def wire(n: int) -> bytes:
+    """``event(n)`` as it must appear on the wire, spelled out by hand."""
+    data = f'{{"type":"error","sequence_number":{n},"code":null,"message":"m{n}","param":null}}'
+    return f"event: error\ndata: {data}\n\n".encode()
 
 
-def test_keepalive_comments_fill_silences_and_close_the_source() -> None:
+async def stays() -> Message:
+    await asyncio.sleep(30)
+    return {"type": "http.disconnect"}
+
+
+async def serve(
+    events: AsyncIterator[StreamEvent],
+    receive: Receive = stays,
+    *,
+    keepalive: float = 10,
+    on_send: Callable[[Message], Awaitable[None]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> list[Message]:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if on_send is not None:
+            await on_send(message)
+
+    response = event_stream(events, keepalive, headers)
+    await asyncio.wait_for(response(HTTP_SCOPE, receive, send), 5)
+    return sent
+
+
+def bodies(sent: list[Message]) -> list[bytes]:
+    return [message["body"] for message in sent if message["type"] == "http.response.body" and message["body"]]
+
+
+def test_each_event_is_one_frame_with_the_sse_headers_and_the_body_then_ends() -> None:
+    async def two() -> AsyncIterator[StreamEvent]:
+        yield event(0)
+        await asyncio.sleep(0)
+        yield event(1)
+
+    start, *rest = asyncio.run(serve(two(), headers={"x-responses-omitted-tools": "web_search"}))
+
+    assert start["type"] == "http.response.start" and start["status"] == 200
+    headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    assert headers["content-type"].startswith("text/event-stream")
+    assert headers["cache-control"] == "no-cache"
+    assert headers["x-accel-buffering"] == "no"
+    assert headers["x-responses-omitted-tools"] == "web_search"
+    assert bodies(rest) == [wire(0), wire(1)]  # no id: lines, no [DONE]
+    assert rest[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_data_is_one_line_of_json_whatever_the_text_holds() -> None:
+    text = 'line one\nline two\r\n"quoted"'
+
+    async def one() -> AsyncIterator[StreamEvent]:
+        yield ErrorEvent(sequence_number=0, code=None, message=text, param=None)
+
+    [body] = bodies(asyncio.run(serve(one())))
+
+    kind, data, *rest = body.split(b"\n")
+    assert kind == b"event: error" and rest == [b"", b""]
+    assert json.loads(data.removeprefix(b"data: "))["message"] == text
+
+
+def test_keepalive_comments_fill_silences_and_the_source_is_closed_at_the_end() -> None:
     closed = asyncio.Event()
 
     async def slow() -> AsyncIterator[StreamEvent]:
@@ -33,18 +102,20 @@ def test_keepalive_comments_fill_silences_and_close_the_source() -> None:
         finally:
             closed.set()
 
-    async def collect() -> list[bytes]:
-        return [chunk async for chunk in sse(slow(), keepalive_seconds=0.1)]
+    async def main() -> list[bytes]:
+        sent = bodies(await serve(slow(), keepalive=0.1))
+        assert closed.is_set()
+        return sent
 
-    chunks = asyncio.run(collect())
+    sent = asyncio.run(main())
+    assert sent[0] == wire(0) and sent[-1] == wire(1)
+    assert 2 <= sent.count(b": keep-alive\n\n") <= 4
+    assert len(sent) == 2 + sent.count(b": keep-alive\n\n")
 
-    assert chunks[0] == encode(event(0)) and chunks[-1] == encode(event(1))
-    assert 2 <= chunks.count(KEEPALIVE) <= 4
-    assert closed.is_set()
 
-
-def test_a_client_hanging_up_mid_wait_closes_the_source_cleanly() -> None:
+def test_a_client_hanging_up_while_the_source_waits_closes_the_source() -> None:
     closed = asyncio.Event()
+    first_body = asyncio.Event()
 
     async def stalled() -> AsyncIterator[StreamEvent]:
         try:
@@ -54,105 +125,25 @@ def test_a_client_hanging_up_mid_wait_closes_the_source_cleanly() -> None:
         finally:
             closed.set()
 
-    async def hang_up() -> bytes:
-        stream = sse(stalled(), keepalive_seconds=10)
-        first = await anext(stream)
-        consumer = asyncio.ensure_future(anext(stream))  # waiting on the stalled read
-        await asyncio.sleep(0.05)
-        consumer.cancel()
-        [outcome] = await asyncio.gather(consumer, return_exceptions=True)
-        await stream.aclose()  # what Starlette does when the client disconnects
-        assert isinstance(outcome, asyncio.CancelledError), outcome
-        return first
+    async def hang_up() -> Message:
+        await first_body.wait()
+        return {"type": "http.disconnect"}
 
-    assert asyncio.run(hang_up()) == encode(event(0))
-    assert closed.is_set()
+    async def on_send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            first_body.set()
 
-
-def test_events_ready_together_leave_in_one_write() -> None:
-    async def bursts() -> AsyncIterator[StreamEvent]:
-        yield event(0)
-        yield event(1)  # no suspension between these two: one upstream chunk that made two events
-        await asyncio.sleep(0.01)
-        yield event(2)
-
-    async def collect() -> list[bytes]:
-        return [chunk async for chunk in sse(bursts(), keepalive_seconds=10)]
-
-    assert asyncio.run(collect()) == [encode(event(0)) + encode(event(1)), encode(event(2))]
-
-
-def test_a_failing_source_fails_the_stream_after_what_it_sent() -> None:
-    async def failing() -> AsyncIterator[StreamEvent]:
-        yield event(0)
-        await asyncio.sleep(0)
-        raise RuntimeError("broken")
-
-    async def collect() -> tuple[list[bytes], BaseException | None]:
-        chunks: list[bytes] = []
-        try:
-            async for chunk in sse(failing(), keepalive_seconds=10):
-                chunks.append(chunk)
-        except RuntimeError as exc:
-            return chunks, exc
-        return chunks, None
-
-    chunks, error = asyncio.run(collect())
-    assert chunks == [encode(event(0))]
-    assert isinstance(error, RuntimeError) and str(error) == "broken"
-
-
-def test_a_delta_is_sent_before_the_rest_of_a_burst_is_read() -> None:
-    delta = OutputTextDeltaEvent(sequence_number=1, item_id="msg_1", output_index=0, content_index=0, delta="Hi")
-    log: list[str] = []
-
-    async def burst() -> AsyncIterator[StreamEvent]:
-        yield event(0)
-        yield delta
-        log.append("read on")  # a burst already buffered upstream: nothing here suspends
-        yield event(2)
-
-    async def collect() -> list[bytes]:
-        chunks = []
-        async for chunk in sse(burst(), keepalive_seconds=10):
-            log.append("sent")
-            chunks.append(chunk)
-        return chunks
-
-    assert asyncio.run(collect()) == [encode(event(0)) + encode(delta), encode(event(2))]
-    assert log == ["sent", "read on", "sent"]
-
-
-HTTP_SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}}
-
-
-def test_the_response_ends_the_body_after_the_last_event() -> None:
-    async def two() -> AsyncIterator[StreamEvent]:
-        yield event(0)
-        await asyncio.sleep(0)
-        yield event(1)
-
-    async def serve() -> list[dict[str, Any]]:
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            await asyncio.sleep(30)  # the client stays
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await EventStreamResponse(sse(two(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+    async def main() -> list[bytes]:
+        sent = bodies(await serve(stalled(), hang_up, on_send=on_send))  # returns: the stall does not hold it
+        assert closed.is_set()
         return sent
 
-    start, *bodies = asyncio.run(asyncio.wait_for(serve(), 5))
-    assert start["type"] == "http.response.start" and start["status"] == 200
-    assert b"".join(body["body"] for body in bodies) == encode(event(0)) + encode(event(1))
-    assert bodies[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    assert asyncio.run(main()) == [wire(0)]
 
 
-def test_a_client_hanging_up_stops_the_stream_and_closes_the_source() -> None:
+def test_a_client_hanging_up_while_a_write_is_blocked_closes_the_source() -> None:
     closed = asyncio.Event()
+    blocked = asyncio.Event()
 
     async def endless() -> AsyncIterator[StreamEvent]:
         try:
@@ -160,68 +151,111 @@ def test_a_client_hanging_up_stops_the_stream_and_closes_the_source() -> None:
             while True:
                 yield event(n)
                 n += 1
-                await asyncio.sleep(0.01)
         finally:
             closed.set()
 
-    async def serve() -> int:
-        first_body = asyncio.Event()
-        sent: list[dict[str, Any]] = []
+    async def hang_up() -> Message:
+        await blocked.wait()
+        return {"type": "http.disconnect"}
 
-        async def receive() -> dict[str, Any]:
-            await first_body.wait()
-            return {"type": "http.disconnect"}
+    async def on_send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            blocked.set()
+            await asyncio.sleep(30)  # a client that stopped reading: the socket's buffer is full
 
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-            if message["type"] == "http.response.body":
-                first_body.set()
+    async def main() -> None:
+        await serve(endless(), hang_up, on_send=on_send)
+        assert closed.is_set()
 
-        await EventStreamResponse(sse(endless(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
-        return len(sent)
-
-    sent = asyncio.run(asyncio.wait_for(serve(), 5))  # returns: the endless source does not keep it going
-    assert sent <= 3
-    assert closed.is_set()
+    asyncio.run(main())
 
 
-def test_a_failing_stream_raises_out_of_the_response() -> None:
+def test_a_failing_source_ends_the_stream_after_its_whole_frames_and_raises() -> None:
+    sent: list[Message] = []
+
     async def failing() -> AsyncIterator[StreamEvent]:
         yield event(0)
+        await asyncio.sleep(0)
         raise RuntimeError("broken")
 
-    async def serve() -> None:
-        async def receive() -> dict[str, Any]:
-            await asyncio.sleep(30)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
-        await EventStreamResponse(sse(failing(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+    async def record(message: Message) -> None:
+        sent.append(message)
 
     with pytest.raises(RuntimeError, match="broken"):
-        asyncio.run(asyncio.wait_for(serve(), 5))
+        asyncio.run(serve(failing(), on_send=record))
+    assert bodies(sent) == [wire(0)]
 
 
 def test_a_hang_up_as_the_stream_ends_does_not_cancel_what_the_request_does_next() -> None:
+    ended = asyncio.Event()
+
     async def one() -> AsyncIterator[StreamEvent]:
         yield event(0)
 
-    async def serve() -> str:
-        ended = asyncio.Event()
+    async def leaves() -> Message:
+        await ended.wait()
+        return {"type": "http.disconnect"}
 
-        async def receive() -> dict[str, Any]:
-            await ended.wait()
-            return {"type": "http.disconnect"}
+    async def on_send(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            ended.set()  # the client leaves the moment the last byte is out
+            await asyncio.sleep(0)
 
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                ended.set()  # the client leaves the moment the last byte is out, and its listener finishes
-                await asyncio.sleep(0)  # while the request's task is still on its way out of the response
-
-        await EventStreamResponse(sse(one(), 10), media_type="text/event-stream")(HTTP_SCOPE, receive, send)
+    async def main() -> str:
+        await serve(one(), leaves, on_send=on_send)
         await asyncio.sleep(0.05)  # the request's task goes on: a late hang-up must not cancel it here
         return "finished"
 
-    assert asyncio.run(asyncio.wait_for(serve(), 5)) == "finished"
+    assert asyncio.run(main()) == "finished"
+
+
+def test_a_client_hanging_up_mid_stream_closes_the_upstream_connection(aws: None) -> None:
+    # The whole app and the deployed provider against a raw upstream that sends one token and then waits:
+    # when the client goes away the upstream must see its connection close, or it would go on generating.
+    async def main() -> None:
+        upstream_closed = asyncio.Event()
+
+        async def handler(up: Upstream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+            await up.read_request(reader, n)
+            writer.write(SSE_HEAD + chunk(frame(role="assistant", content="Hel")))
+            await writer.drain()
+            await reader.read()  # returns at EOF: the gateway closed the connection
+            upstream_closed.set()
+
+        async with Upstream(handler) as up:
+            settings = make_settings(openai_base_url=up.base_url())
+            app = create_app(build_services(settings, providers=ProviderRegistry(settings)))
+            delta_sent = asyncio.Event()
+            request = json.dumps({"model": "m", "input": "hi", "stream": True, "store": False}).encode()
+            requested = False
+
+            async def receive() -> Message:
+                nonlocal requested
+                if not requested:
+                    requested = True
+                    return {"type": "http.request", "body": request, "more_body": False}
+                await delta_sent.wait()
+                return {"type": "http.disconnect"}
+
+            async def send(message: Message) -> None:
+                if b"response.output_text.delta" in message.get("body", b""):
+                    delta_sent.set()
+
+            scope = {
+                **HTTP_SCOPE,
+                "path": "/v1/responses",
+                "raw_path": b"/v1/responses",
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json")],
+                "scheme": "http",
+                "server": ("testserver", 80),
+                "client": ("127.0.0.1", 1),
+                "root_path": "",
+                "http_version": "1.1",
+            }
+            await asyncio.wait_for(app(scope, receive, send), 5)
+            assert delta_sent.is_set()
+            assert await eventually(upstream_closed.is_set)
+            await app.state.services.providers.aclose()
+
+    asyncio.run(main())

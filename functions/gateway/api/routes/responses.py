@@ -13,7 +13,7 @@ from pydantic_core import to_json
 
 from gateway.api import query
 from gateway.api.deps import Services, authorized
-from gateway.api.sse import EventStreamResponse, sse
+from gateway.api.sse import event_stream
 from gateway.api.validation import from_validation_error
 from gateway.errors import InvalidRequestError
 from gateway.schemas.events import StreamEvent
@@ -24,7 +24,6 @@ router = APIRouter(prefix="/v1/responses")
 logger = logging.getLogger("gateway")
 JSON = "application/json"
 OMITTED_TOOLS_HEADER = "x-responses-omitted-tools"
-_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def parse_create(body: bytes) -> ResponseCreateParams:
@@ -63,14 +62,8 @@ def _omitted(tool_types: list[str], response_id: str) -> dict[str, str]:
     return {OMITTED_TOOLS_HEADER: named}
 
 
-def _sse(
-    events: AsyncIterator[StreamEvent], services: Services, headers: dict[str, str] | None = None
-) -> EventStreamResponse:
-    return EventStreamResponse(
-        sse(events, services.settings.keepalive_seconds),
-        media_type="text/event-stream",
-        headers={**_SSE_HEADERS, **(headers or {})},
-    )
+def _sse(events: AsyncIterator[StreamEvent], services: Services, headers: dict[str, str] | None = None) -> HttpResponse:
+    return event_stream(events, services.settings.keepalive_seconds, headers)
 
 
 @router.get("/{response_id}")

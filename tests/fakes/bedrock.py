@@ -28,8 +28,8 @@ from gateway.domain.transcript import to_upstream
 from gateway.providers.base import ModelRequest, ProviderEvent, ProviderStream
 from gateway.providers.bedrock import BedrockConverseProvider
 from gateway.schemas.items import InputText, ItemReference, Message
-from gateway.schemas.tool_items import ContextItem
 from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.tool_items import ContextItem
 from gateway.settings import Settings
 
 Json = dict[str, Any]

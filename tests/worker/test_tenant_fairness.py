@@ -28,6 +28,21 @@ def _stuck_or_quick(body: Json) -> Reply:
     return echo(body)
 
 
+@pytest.fixture
+def atomic_slot_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write atomically; moto, across threads, does not (two workers can both
+    see a slot free and both take it), so slot writes are serialized here as DynamoDB serializes them."""
+    lock = threading.Lock()
+    write = DynamoTenantSlots._write
+
+    def serialized(self: DynamoTenantSlots, *args: Any) -> bool:
+        with lock:
+            return write(self, *args)
+
+    monkeypatch.setattr(DynamoTenantSlots, "_write", serialized)
+
+
+@pytest.mark.usefixtures("atomic_slot_writes")
 def test_a_tenants_stuck_jobs_do_not_delay_another_tenants_job(
     background: Background, make_client: AppFactory, upstream: FakeUpstream
 ) -> None:

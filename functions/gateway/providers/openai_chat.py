@@ -32,6 +32,7 @@ TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError)
 httpx's, but passes some through (a malformed status line is an ``aiohttp.ClientResponseError``)."""
 
 _DRAIN_SECONDS = 1.0
+_ERROR_BODY_BYTES = 64 * 1024
 
 
 class OpenAIChatProvider:
@@ -73,6 +74,8 @@ class OpenAIChatProvider:
         try:
             async with asyncio.timeout_at(deadline):
                 reply = await self._client.send(upstream, stream=True)
+                if reply.status_code >= 400:
+                    raise self._status_error(reply, await _error_body(reply))
         except TimeoutError as exc:
             raise self._too_long() from exc
         except httpx.ReadTimeout as exc:
@@ -81,14 +84,6 @@ class OpenAIChatProvider:
             raise UpstreamError(
                 f"Upstream '{self.name}' could not be reached, or closed the connection: {_reason(exc)}."
             ) from exc
-        if reply.status_code >= 400:
-            try:
-                detail = await reply.aread()
-            except TRANSPORT_ERRORS as exc:
-                raise UpstreamError(f"Upstream '{self.name}' failed with status {reply.status_code}.") from exc
-            finally:
-                await reply.aclose()
-            raise self._status_error(reply, detail)
         return ProviderStream(events=_UpstreamEvents(self._events(reply, deadline), reply))
 
     async def aclose(self) -> None:
@@ -221,6 +216,20 @@ class _UpstreamEvents:
     async def aclose(self) -> None:
         await self._events.aclose()
         await self._reply.aclose()
+
+
+async def _error_body(reply: httpx.Response) -> bytes:
+    """The start of an error reply's body, enough for its message: an upstream that streams an endless or huge
+    error body gets neither the memory nor the time."""
+    detail = b""
+    try:
+        async for part in reply.aiter_bytes():
+            detail += part
+            if len(detail) >= _ERROR_BODY_BYTES:
+                break
+    finally:
+        await reply.aclose()
+    return detail[:_ERROR_BODY_BYTES]
 
 
 async def _drain(sse: AsyncIterator[ServerSentEvent]) -> None:

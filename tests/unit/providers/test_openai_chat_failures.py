@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from gateway.errors import UpstreamError
+from gateway.errors import InvalidRequestError, UpstreamError
 from gateway.providers.base import Finish, TextDelta
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
@@ -152,3 +152,28 @@ def test_refused_credentials_are_a_502_naming_the_setting_not_the_upstream_messa
     with caplog.at_level(logging.WARNING, logger="gateway"):
         asyncio.run(main())
     assert "Incorrect API key provided" in caplog.text  # the operator sees the upstream's own words
+
+
+def test_an_endless_error_body_is_read_only_as_far_as_its_start() -> None:
+    written: list[int] = []
+    cut_off = asyncio.Event()
+
+    async def handler(up: Upstream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await up.read_request(reader, n)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")
+        try:
+            for count in range(2000):  # 128 MB if nobody stops reading
+                writer.write(chunk(b"no " * 21845))
+                await writer.drain()
+                written.append(count)
+        except ConnectionError:
+            cut_off.set()
+
+    async def main() -> None:
+        async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
+            with pytest.raises(InvalidRequestError, match=r"^no no no"):
+                await call(provider)
+            await asyncio.wait_for(cut_off.wait(), 5)
+        assert len(written) < 100  # the client read about 64 KB, then closed the connection
+
+    asyncio.run(main())

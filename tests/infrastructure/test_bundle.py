@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from gateway_infra.config import REPO_ROOT
-from gateway_infra.tools.bundle import RUNTIME_PROVIDED, runtime_requirements, write_zip
+from gateway_infra.tools.bundle import RUNTIME_PROVIDED, STRIP_TOOLS, _strip_debug, runtime_requirements, write_zip
 
 
 def test_bundle_ships_the_runtime_dependencies_except_what_lambda_provides() -> None:
@@ -48,3 +53,21 @@ def test_zip_is_deterministic_executable_where_needed_and_skips_build_litter(tmp
         "gateway/__pycache__/__init__.cpython-311.pyc": 0o100644,  # the runtime's own bytecode ships
         "gateway/handlers/run.sh": 0o100755,
     }
+
+
+@pytest.mark.skipif(not any(shutil.which(tool) for tool in STRIP_TOOLS), reason="no ELF strip tool on this machine")
+def test_shared_objects_lose_their_debug_info_and_still_load(tmp_path: Path) -> None:
+    # GIVEN a shared object built with debug info, as PyPI's wheels ship them
+    source = tmp_path / "answer.c"
+    source.write_text("int answer(void) { return 42; }\n")
+    library = tmp_path / "stage" / "pkg" / "_answer.cpython-311-x86_64-linux-gnu.so"
+    library.parent.mkdir(parents=True)
+    subprocess.run(["cc", "-g3", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    before = library.stat().st_size
+
+    # WHEN the bundle step strips it
+    _strip_debug(tmp_path / "stage")
+
+    # THEN it is smaller, and what it exports still works
+    assert library.stat().st_size < before
+    assert ctypes.CDLL(str(library)).answer() == 42

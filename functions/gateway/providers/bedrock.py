@@ -9,6 +9,7 @@ surface there as 429/400 before any output exists.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
+from gateway.errors import UpstreamError
 from gateway.providers.base import ModelRequest, ProviderEvent, ProviderStream
 from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
 from gateway.providers.bedrock_media import MediaLoader, Resolver
@@ -66,7 +68,9 @@ class BedrockConverseProvider:
         if self._client is None:
             config = Config(
                 connect_timeout=self._settings.upstream_connect_timeout,
-                read_timeout=self._settings.upstream_read_timeout,
+                # botocore's read timeout is the longest silence between two reads: the idle timeout. The whole
+                # call's limit (upstream_read_timeout) is checked as each event arrives, below.
+                read_timeout=self._settings.upstream_idle_timeout,
                 retries={"mode": "standard", "total_max_attempts": _TOTAL_ATTEMPTS},
             )
             session = boto3.session.Session()
@@ -92,7 +96,8 @@ class BedrockConverseProvider:
             stream.close()
             raise
         translator = StreamTranslator(output_tool=plan.output_tool, single_tool_call=plan.single_tool_call)
-        return ProviderStream(events=_events(stream, chunks, first, translator), model=request.model)
+        deadline = time.monotonic() + self._settings.upstream_read_timeout
+        return ProviderStream(events=_events(stream, chunks, first, translator, deadline), model=request.model)
 
     async def aclose(self) -> None:
         if self._owns_client and self._client is not None:
@@ -117,6 +122,7 @@ async def _events(
     chunks: Iterator[ConverseStreamOutputTypeDef],
     first: ConverseStreamOutputTypeDef | None,
     translator: StreamTranslator,
+    deadline: float,
 ) -> AsyncIterator[ProviderEvent]:
     """Translate chunks as they arrive; closing this generator (``ProviderStream.aclose``) closes the stream.
 
@@ -127,6 +133,8 @@ async def _events(
         while chunk is not None:
             for event in translator.feed(chunk):
                 yield event
+            if time.monotonic() > deadline:
+                raise UpstreamError("Bedrock did not finish within RESPONSES_UPSTREAM_READ_TIMEOUT.")
             with map_stream_errors():
                 chunk = await anyio.to_thread.run_sync(_next_chunk, chunks, abandon_on_cancel=True)
         for event in translator.finish():

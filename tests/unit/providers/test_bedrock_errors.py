@@ -19,11 +19,13 @@ from gateway.providers.bedrock import BedrockConverseProvider
 from gateway.settings import Settings
 from tests.fakes.bedrock import (
     FakeBedrock,
+    converse,
     error_reply,
     exception,
     make_provider,
     make_request,
     stream,
+    text_reply,
 )
 
 pytestmark = pytest.mark.anyio
@@ -162,3 +164,19 @@ async def test_the_default_client_is_built_lazily_in_the_configured_region() -> 
     config: Any = client.meta.config  # botocore-stubs leaves Config's options out
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
     await provider.aclose()
+
+
+async def test_a_stream_past_the_total_read_timeout_fails_even_while_events_keep_coming(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a clock that jumps 10 s between the call's start and each event, and a 15 s limit for the whole call
+    ticks = iter(range(0, 10_000, 10))
+    monkeypatch.setattr("gateway.providers.bedrock.time.monotonic", lambda: next(ticks))
+    request = make_request(input="hi")
+
+    # WHEN Bedrock streams a long answer, each piece within the idle timeout
+    with pytest.raises(UpstreamError, match="RESPONSES_UPSTREAM_READ_TIMEOUT") as caught:
+        await converse(request, text_reply(*["word "] * 20), upstream_read_timeout=15)
+
+    # THEN the call fails once the total is spent, not after the whole stream
+    assert caught.value.status_code == 502

@@ -19,10 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.dev.worker import sqs_event
+from gateway.domain.ports import BackgroundJob, StoredResponse
 from gateway.handlers.worker import WorkerRuntime, build_worker
 from gateway.providers.registry import ProviderRegistry
-from gateway.queue.messages import BackgroundJob
-from gateway.store.base import StoredResponse
 from gateway.store.dynamodb import DynamoResponseStore
 from gateway.store.events import DynamoEventLog
 from tests.conftest import BUCKET, TABLE, AppFactory, make_settings

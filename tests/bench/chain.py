@@ -12,12 +12,12 @@ import time
 from typing import Any
 
 from gateway.domain.ids import new_id, new_thread, now
+from gateway.domain.ports import StoredResponse, dump_items
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.items import InputText, Message, OutputText
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response, ResponseUsage
 from gateway.settings import Settings
-from gateway.store.base import StoredResponse, dump_items
 from gateway.store.dynamodb import DynamoResponseStore
 from tests.bench.measure import MODEL, PROMPT
 from tests.bench.procs import TABLE, UPSTREAM_KEY

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
+from gateway.domain.ports import BackgroundJob
 from gateway.handlers import worker
-from gateway.queue.messages import BackgroundJob
 from tests.conftest import TABLE, AppFactory
 from tests.fakes.upstream import FakeUpstream
 

@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from gateway.dev.worker import sqs_event
-from gateway.handlers.worker import WorkerRuntime
-from gateway.store.base import Guard, StoredResponse
+from gateway.domain.ports import Guard, StoredResponse
+from gateway.handlers.worker import WorkerRuntime, handle_batch
 from gateway.store.dynamodb import DynamoResponseStore
 from tests.background import REGION, TENANT, Background, background, job_event
 from tests.fakes.upstream import FakeUpstream, text_reply
@@ -42,7 +42,7 @@ def _running(background: Background, event: dict[str, Any], **overrides: Any) ->
     tasks: list[Any] = []
 
     def run() -> None:
-        task = runtime.loop.create_task(runtime.worker.handle_batch(event))
+        task = runtime.loop.create_task(handle_batch(runtime.worker, event))
         tasks.append(task)
         with contextlib.suppress(BaseException):
             runtime.loop.run_until_complete(task)

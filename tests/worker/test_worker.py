@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.queue.messages import BackgroundJob
-from gateway.store.base import Guard, StoredResponse
+from gateway.domain.ports import BackgroundJob, Guard, StoredResponse
 from gateway.store.dynamodb import DynamoResponseStore
 from tests.background import TENANT, Background, background, job_event
 from tests.fakes.upstream import FakeUpstream, Json, Reply, error_reply, text_reply

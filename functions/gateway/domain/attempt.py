@@ -20,10 +20,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.domain.partial import PartialOutput, queued_shell
+from gateway.domain.ports import EventLog, Guard, ResponseStore, StoredResponse
 from gateway.domain.run import Run, io
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.responses import Response
-from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse
 
 
 class SupersededError(Exception):

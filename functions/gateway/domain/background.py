@@ -26,24 +26,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from gateway.domain.attempt import Attempt
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.failure import response_error
 from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_seconds
 from gateway.domain.partial import close_partial, queued_shell
+from gateway.domain.ports import BackgroundJob, EventLog, Guard, MessageVisibility, ResponseStore, StoredResponse
 from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
 from gateway.domain.service import ResponsesService, SealerSource
 from gateway.domain.status import TERMINAL, can_move
+from gateway.domain.upstream import ProviderResolver
 from gateway.errors import GatewayError
-from gateway.providers.registry import ProviderRegistry
-from gateway.queue.base import MessageVisibility
-from gateway.queue.messages import BackgroundJob, deliveries
 from gateway.schemas.events import ResponseLifecycleEvent, StreamEvent
 from gateway.schemas.responses import ResponseError
-from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse
 
 logger = logging.getLogger("gateway.worker")
 _MAX_WAIT_SECONDS = 60.0
@@ -74,7 +71,7 @@ class BackgroundWorker:
         self,
         store: ResponseStore,
         log: EventLog,
-        providers: ProviderRegistry,
+        providers: ProviderResolver,
         config: WorkerConfig,
         *,
         queue: MessageVisibility | None = None,
@@ -93,22 +90,6 @@ class BackgroundWorker:
 
     async def aclose(self) -> None:
         await self._providers.aclose()
-
-    async def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
-        """An SQS event in, the partial batch response out: only failed records are redelivered."""
-        failures: list[dict[str, str]] = []
-        for delivery in deliveries(event):
-            if isinstance(delivery, str):
-                logger.error("dropping SQS message %s: its body is not a background job", delivery)
-                continue
-            try:
-                outcome = await self.process(delivery.job, delivery.receive_count, delivery.receipt_handle)
-            except Exception:
-                logger.exception("background job %s failed", delivery.job.response_id)
-                outcome = Outcome.RETRY
-            if outcome is Outcome.RETRY:
-                failures.append({"itemIdentifier": delivery.message_id})
-        return {"batchItemFailures": failures}
 
     async def process(self, job: BackgroundJob, receive_count: int, receipt_handle: str | None = None) -> Outcome:
         config = self._config

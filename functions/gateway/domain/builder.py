@@ -20,7 +20,7 @@ from gateway.domain.ids import now
 from gateway.domain.message_writer import MessageWriter
 from gateway.domain.reasoning_writer import ReasoningWriter
 from gateway.domain.tools import ToolSet
-from gateway.providers.base import (
+from gateway.domain.upstream import (
     Finish,
     FinishReason,
     ProviderEvent,

@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.domain.ports import MessageVisibility
 from gateway.domain.run import io
-from gateway.queue.base import MessageVisibility
 
 logger = logging.getLogger("gateway.worker")
 

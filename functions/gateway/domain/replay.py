@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from gateway.domain.ports import EventLog, ResponseStore, StoredResponse
 from gateway.domain.run import io
 from gateway.domain.status import TERMINAL
 from gateway.schemas.events import ErrorEvent, StreamEvent
-from gateway.store.base import EventLog, ResponseStore, StoredResponse
 
 TERMINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 SHARED_PREFIX_END = 1

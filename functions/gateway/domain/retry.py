@@ -11,8 +11,8 @@ import email.utils
 import math
 import time
 
+from gateway.domain.upstream import ModelRequest, Provider, ProviderStream
 from gateway.errors import RateLimitError
-from gateway.providers.base import ModelRequest, Provider, ProviderStream
 
 MAX_WAIT_SECONDS = 43_200.0
 """SQS's longest visibility timeout."""

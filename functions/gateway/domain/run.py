@@ -17,16 +17,15 @@ from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
 from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.failure import response_error
+from gateway.domain.ports import ResponseStore, StoredResponse, dump_items
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import to_upstream
+from gateway.domain.upstream import ModelRequest, Provider, ProviderStream, TokenCounter
 from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
-from gateway.providers.base import ModelRequest, Provider, ProviderStream
-from gateway.providers.token_count import TokenCounter
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
 from gateway.schemas.tool_items import ContextItem
-from gateway.store.base import ResponseStore, StoredResponse, dump_items
 
 P = ParamSpec("P")
 T = TypeVar("T")

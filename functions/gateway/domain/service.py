@@ -16,22 +16,20 @@ from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.paging import page
 from gateway.domain.partial import close_partial, queued_shell
+from gateway.domain.ports import BackgroundJob, EventLog, Guard, JobQueue, ResponseStore, StoredResponse, dump_items
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
 from gateway.domain.sealing import Sealer
 from gateway.domain.status import IN_FLIGHT, can_move
 from gateway.domain.tools import build_toolset
 from gateway.domain.transcript import check_tool_pairing
+from gateway.domain.upstream import ProviderResolver
 from gateway.domain.validation import check_create
 from gateway.errors import InvalidRequestError, NotFoundError
-from gateway.providers.registry import ProviderRegistry
-from gateway.queue.base import JobQueue
-from gateway.queue.messages import BackgroundJob
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import ItemList, Response, ResponseError, ResponseStatus
 from gateway.schemas.tool_items import ContextItem
-from gateway.store.base import EventLog, Guard, ResponseStore, StoredResponse, dump_items
 
 __all__ = ["ResponsesService", "Run"]
 
@@ -51,7 +49,7 @@ class ResponsesService:
     def __init__(
         self,
         store: ResponseStore,
-        providers: ProviderRegistry,
+        providers: ProviderResolver,
         *,
         ttl_days: int,
         queue: JobQueue | None = None,

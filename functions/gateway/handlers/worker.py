@@ -11,15 +11,19 @@ Nothing is built at import: the first invocation builds the clients.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.domain.background import BackgroundWorker, WorkerConfig
+from gateway.domain.background import BackgroundWorker, Outcome, WorkerConfig
 from gateway.logs import apply_log_level
+from gateway.queue.messages import deliveries
 from gateway.settings import Settings, get_settings
+
+logger = logging.getLogger("gateway.worker")
 
 if TYPE_CHECKING:
     from gateway.providers.registry import ProviderRegistry
@@ -33,7 +37,7 @@ class WorkerRuntime:
     loop: asyncio.AbstractEventLoop
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.loop.run_until_complete(self.worker.handle_batch(event))
+        return self.loop.run_until_complete(handle_batch(self.worker, event))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.worker.aclose())
@@ -76,6 +80,23 @@ def build_worker(
         sealer=SealerLoader(settings),
         clock=clock,
     )
+
+
+async def handle_batch(worker: BackgroundWorker, event: dict[str, Any]) -> dict[str, Any]:
+    """An SQS event in, the partial batch response out: only failed records are redelivered."""
+    failures: list[dict[str, str]] = []
+    for delivery in deliveries(event):
+        if isinstance(delivery, str):
+            logger.error("dropping SQS message %s: its body is not a background job", delivery)
+            continue
+        try:
+            outcome = await worker.process(delivery.job, delivery.receive_count, delivery.receipt_handle)
+        except Exception:
+            logger.exception("background job %s failed", delivery.job.response_id)
+            outcome = Outcome.RETRY
+        if outcome is Outcome.RETRY:
+            failures.append({"itemIdentifier": delivery.message_id})
+    return {"batchItemFailures": failures}
 
 
 _local = threading.local()

@@ -19,8 +19,8 @@ import boto3
 import httpx
 from botocore.config import Config
 
+from gateway.domain.upstream import ModelRequest, ProviderEvent, ProviderStream
 from gateway.errors import UpstreamError
-from gateway.providers.base import ModelRequest, ProviderEvent, ProviderStream
 from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
 from gateway.providers.bedrock_media import MediaLoader, Resolver
 from gateway.providers.bedrock_request import build_request

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.base import ModelRequest
 from gateway.providers.bedrock_media import MediaLoader
 from gateway.providers.bedrock_messages import MessageBuilder
 from gateway.providers.bedrock_models import ModelProfile, profile_for

@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from gateway.errors import UpstreamError
-from gateway.providers import bedrock_reasoning
-from gateway.providers.base import (
+from gateway.domain.upstream import (
     Finish,
     FinishReason,
     ProviderEvent,
@@ -26,6 +24,8 @@ from gateway.providers.base import (
     ToolCallStart,
     Usage,
 )
+from gateway.errors import UpstreamError
+from gateway.providers import bedrock_reasoning
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.type_defs import (

@@ -18,8 +18,8 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 from pydantic_core import from_json, to_json
 
+from gateway.domain.upstream import Finish, FinishReason, ModelRequest, ProviderEvent, ProviderStream
 from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
-from gateway.providers.base import Finish, FinishReason, ModelRequest, ProviderEvent, ProviderStream
 from gateway.providers.context_limits import is_context_too_long
 from gateway.providers.openai_chat_request import chat_body
 from gateway.providers.openai_chat_stream import chunk_events

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.tools import UpstreamTool
+from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.base import ModelRequest
 from gateway.schemas.items import (
     FunctionCall,
     FunctionCallOutput,

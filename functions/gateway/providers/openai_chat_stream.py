@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
-from gateway.providers.base import (
+from gateway.domain.upstream import (
     Finish,
     FinishReason,
     ProviderEvent,

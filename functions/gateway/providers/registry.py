@@ -13,8 +13,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain.upstream import Provider
 from gateway.errors import InvalidRequestError
-from gateway.providers.base import Provider
 from gateway.settings import Settings
 
 if TYPE_CHECKING:

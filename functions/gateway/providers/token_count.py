@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.type_defs import (
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
         CountTokensRequestTypeDef,
     )
 
-    from gateway.providers.base import ModelRequest
 
 CHARS_PER_TOKEN = 4
 """English prose averages about four characters a token in the BPE vocabularies of GPT, Llama and Qwen."""
@@ -37,13 +36,6 @@ _COUNTED_CHAT = ("messages", "tools", "tool_choice", "response_format")
 _COUNTED_CONVERSE = ("messages", "system", "toolConfig", "additionalModelRequestFields")
 _GEO_PROFILE = re.compile(r"^(?:us|eu|apac|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
 """A cross-region inference profile's prefix in front of a foundation model id (``us.anthropic.claude...``)."""
-
-
-@runtime_checkable
-class TokenCounter(Protocol):
-    """A provider that can count (or estimate) the input tokens of a request."""
-
-    async def count_input_tokens(self, request: ModelRequest) -> int: ...
 
 
 def count_tokens_request(body: ConverseStreamRequestTypeDef) -> CountTokensRequestTypeDef:

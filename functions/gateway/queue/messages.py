@@ -1,27 +1,12 @@
-"""The jobs-queue message contract: ``{"tenant": ..., "response_id": ...}`` as the SQS message body.
-
-Only the address of the work travels: the request itself waits in DynamoDB with the queued response, so a
-message is small, carries no prompt, and a redelivered one finds the response's current state.
-"""
+"""SQS event records as the worker receives them: each record's job (``domain.ports.BackgroundJob``), receive
+count and receipt handle."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-
-class BackgroundJob(BaseModel):
-    """Run (or finish) the background response ``response_id`` of ``tenant``."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    tenant: str
-    response_id: str
-
-    def body(self) -> str:
-        return self.model_dump_json()
+from gateway.domain.ports import BackgroundJob
 
 
 @dataclass(frozen=True)

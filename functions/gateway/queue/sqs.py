@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from gateway.queue.messages import BackgroundJob
+from gateway.domain.ports import BackgroundJob
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gateway.domain.ids import now, thread_of
+from gateway.domain.ports import StoredResponse
 from gateway.domain.status import IN_FLIGHT
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.tool_items import ContextItem
-from gateway.store.base import StoredResponse
 from gateway.store.events import purge_events
 from gateway.store.records import (
     INLINE_LIMIT,

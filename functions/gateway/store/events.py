@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from gateway.domain.ports import StoredEvent
 from gateway.schemas.events import StreamEvent
-from gateway.store.base import StoredEvent
 from gateway.store.records import INLINE_LIMIT, Item, events_pk
 
 if TYPE_CHECKING:

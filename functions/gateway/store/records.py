@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.store.base import StoredResponse
+from gateway.domain.ports import StoredResponse
 
 Item = dict[str, Any]
 PAYLOAD = ("response", "input", "request")

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gateway.domain.ids import thread_of
+from gateway.domain.ports import Guard, StoredResponse
 from gateway.schemas.events import StreamEvent
-from gateway.store.base import Guard, StoredResponse
 from gateway.store.events import DynamoEventLog, event_items
 from gateway.store.records import INLINE_LIMIT, Item, blob_key, response_key, to_item
 

@@ -9,7 +9,7 @@ from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.echo import response_shell
 from gateway.domain.sealing import REASONING, Sealer
 from gateway.domain.tools import build_toolset
-from gateway.providers.base import (
+from gateway.domain.upstream import (
     Finish,
     ReasoningDelta,
     ReasoningState,

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from gateway.domain.context import normalize_input
-from gateway.providers.base import ModelRequest, Provider, ProviderEvent
+from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings

@@ -9,8 +9,8 @@ import anyio
 import httpx
 import pytest
 
+from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.base import ModelRequest
 from tests.fakes.bedrock import converse, make_request
 
 pytestmark = pytest.mark.anyio

@@ -5,8 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from gateway.errors import UpstreamError
-from gateway.providers.base import (
+from gateway.domain.upstream import (
     Finish,
     FinishReason,
     ReasoningDelta,
@@ -16,6 +15,7 @@ from gateway.providers.base import (
     ToolCallStart,
     Usage,
 )
+from gateway.errors import UpstreamError
 from gateway.providers.bedrock_reasoning import ReasoningBlock, decode
 from tests.fakes.bedrock import (
     FakeBedrock,

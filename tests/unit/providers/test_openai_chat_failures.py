@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from gateway.domain.upstream import Finish, TextDelta
 from gateway.errors import InvalidRequestError, UpstreamError
-from gateway.providers.base import Finish, TextDelta
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
     SSE_HEAD,

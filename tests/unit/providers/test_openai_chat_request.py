@@ -9,8 +9,8 @@ import pytest
 from gateway.domain.context import normalize_input
 from gateway.domain.tools import build_toolset
 from gateway.domain.transcript import to_upstream
+from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.base import ModelRequest
 from gateway.providers.openai_chat_request import chat_body
 from gateway.schemas.requests import ResponseCreateParams
 

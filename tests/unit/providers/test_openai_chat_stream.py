@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from gateway.domain.context import normalize_input
+from gateway.domain.upstream import Finish, ModelRequest, Provider, ProviderEvent, TextDelta, Usage
 from gateway.errors import UpstreamError
-from gateway.providers.base import Finish, ModelRequest, Provider, ProviderEvent, TextDelta, Usage
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings

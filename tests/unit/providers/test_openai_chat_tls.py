@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from gateway.domain.upstream import Finish, TextDelta
 from gateway.errors import UpstreamError
-from gateway.providers.base import Finish, TextDelta
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
     Upstream,

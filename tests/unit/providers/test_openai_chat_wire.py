@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from gateway.domain.upstream import Finish, TextDelta
 from gateway.errors import UpstreamError
-from gateway.providers.base import Finish, TextDelta
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
     SSE_HEAD,

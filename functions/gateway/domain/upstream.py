@@ -1,4 +1,4 @@
-"""The ``Provider`` port and the neutral events every adapter yields.
+"""The ``Provider`` port (what the engine asks of an upstream) and the neutral events every adapter yields.
 
 An adapter translates a ``ModelRequest`` (Responses-shaped context and options) into its upstream's request,
 and the upstream's stream back into ``ProviderEvent``s. ``ResponseBuilder`` turns those into Responses events,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import UpstreamItem
@@ -117,4 +117,23 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release pooled connections."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """A provider that can count (or estimate) the input tokens of a request."""
+
+    async def count_input_tokens(self, request: ModelRequest) -> int: ...
+
+
+class ProviderResolver(Protocol):
+    """Model name -> the provider that serves it (``providers/registry.py``)."""
+
+    def resolve(self, model: str) -> tuple[Provider, str]:
+        """The provider for ``model`` and the model name to send it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release every provider's connections."""
         ...

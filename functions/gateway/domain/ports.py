@@ -1,4 +1,8 @@
-"""The ``ResponseStore`` port and the record it stores."""
+"""The storage and queue ports the engine depends on, and the records that cross them.
+
+The adapters (``store/``, ``queue/``) implement these; the domain imports no adapter. ``StoredResponse`` is the
+domain's view of a stored response; the DynamoDB item it maps to is ``store/records.py``'s business.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.responses import Response, ResponseStatus
@@ -136,4 +140,32 @@ class EventLog(Protocol):
 
     def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
         """The highest stored sequence number of ``attempt``; -1 when it has none."""
+        ...
+
+
+class BackgroundJob(BaseModel):
+    """Run (or finish) the background response ``response_id`` of ``tenant``: the jobs-queue message body.
+
+    Only the address of the work travels: the request itself waits in DynamoDB with the queued response, so a
+    message is small, carries no prompt, and a redelivered one finds the response's current state."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    tenant: str
+    response_id: str
+
+    def body(self) -> str:
+        return self.model_dump_json()
+
+
+class JobQueue(Protocol):
+    def enqueue(self, job: BackgroundJob) -> None:
+        """Hand ``job`` to the workers; raises if the queue did not accept it."""
+        ...
+
+
+class MessageVisibility(Protocol):
+    def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+        """Hide the received message for ``seconds`` from now (0: visible at once); False when the queue no longer
+        takes this handle (the message was received again since, or deleted)."""
         ...

@@ -26,7 +26,7 @@ from botocore.config import Config
 from gateway.domain.tools import build_toolset
 from gateway.domain.transcript import to_upstream
 from gateway.domain.upstream import ModelRequest, ProviderEvent, ProviderStream
-from gateway.providers.bedrock import BedrockConverseProvider
+from gateway.providers.bedrock.provider import BedrockConverseProvider
 from gateway.schemas.items import InputText, ItemReference, Message
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.tool_items import ContextItem

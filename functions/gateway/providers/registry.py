@@ -70,7 +70,7 @@ class ProviderRegistry:
 
     def _build(self, name: str) -> Provider:
         if name == "bedrock":
-            from gateway.providers.bedrock import BedrockConverseProvider
+            from gateway.providers.bedrock.provider import BedrockConverseProvider
 
             return BedrockConverseProvider(self._settings, client=self._bedrock_client)
         # Imported here, like Bedrock's: a deployment may use only one kind, and import time is cold-start time.

@@ -16,7 +16,7 @@ from botocore.exceptions import (
 from urllib3.exceptions import ProtocolError
 
 from gateway.errors import GatewayError, UpstreamError
-from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
+from gateway.providers.bedrock.errors import map_api_errors, map_stream_errors
 
 URL = "https://vpce-0a1b2c3d4e5f-abcdefgh.bedrock-runtime.us-east-1.vpce.amazonaws.com/model/m/converse-stream"
 

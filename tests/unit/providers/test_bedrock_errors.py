@@ -15,7 +15,7 @@ from gateway.errors import (
     RateLimitError,
     UpstreamError,
 )
-from gateway.providers.bedrock import BedrockConverseProvider
+from gateway.providers.bedrock.provider import BedrockConverseProvider
 from gateway.settings import Settings
 from tests.fakes.bedrock import (
     FakeBedrock,
@@ -171,7 +171,7 @@ async def test_a_stream_past_the_total_read_timeout_fails_even_while_events_keep
 ) -> None:
     # GIVEN a clock that jumps 10 s between the call's start and each event, and a 15 s limit for the whole call
     ticks = iter(range(0, 10_000, 10))
-    monkeypatch.setattr("gateway.providers.bedrock.time.monotonic", lambda: next(ticks))
+    monkeypatch.setattr("gateway.providers.bedrock.provider.time.monotonic", lambda: next(ticks))
     request = make_request(input="hi")
 
     # WHEN Bedrock streams a long answer, each piece within the idle timeout

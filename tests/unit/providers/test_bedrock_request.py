@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.errors import InvalidRequestError
-from gateway.providers.bedrock_reasoning import ReasoningBlock, encode
+from gateway.providers.bedrock.reasoning import ReasoningBlock, encode
 from tests.fakes.bedrock import FakeBedrock, collect, converse, make_provider, make_request, text_reply
 
 pytestmark = pytest.mark.anyio

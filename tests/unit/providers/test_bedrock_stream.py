@@ -16,7 +16,7 @@ from gateway.domain.upstream import (
     Usage,
 )
 from gateway.errors import UpstreamError
-from gateway.providers.bedrock_reasoning import ReasoningBlock, decode
+from gateway.providers.bedrock.reasoning import ReasoningBlock, decode
 from tests.fakes.bedrock import (
     FakeBedrock,
     collect,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from gateway.domain.transcript import UpstreamItem
 from gateway.errors import InvalidRequestError
-from gateway.providers import bedrock_reasoning
-from gateway.providers.bedrock_media import MediaLoader, document_block
+from gateway.providers.bedrock import reasoning as bedrock_reasoning
+from gateway.providers.bedrock.media import MediaLoader, document_block
 from gateway.schemas.items import (
     ContentPart,
     FunctionCall,

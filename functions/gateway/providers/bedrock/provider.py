@@ -21,10 +21,10 @@ from botocore.config import Config
 
 from gateway.domain.upstream import ModelRequest, ProviderEvent, ProviderStream
 from gateway.errors import UpstreamError
-from gateway.providers.bedrock_errors import map_api_errors, map_stream_errors
-from gateway.providers.bedrock_media import MediaLoader, Resolver
-from gateway.providers.bedrock_request import build_request
-from gateway.providers.bedrock_stream import StreamTranslator
+from gateway.providers.bedrock.errors import map_api_errors, map_stream_errors
+from gateway.providers.bedrock.media import MediaLoader, Resolver
+from gateway.providers.bedrock.request import build_request
+from gateway.providers.bedrock.stream import StreamTranslator
 from gateway.providers.token_count import count_tokens_request
 from gateway.settings import Settings
 

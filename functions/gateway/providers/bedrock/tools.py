@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 from gateway.domain.tools import ToolSet, UpstreamTool
 from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.bedrock_models import ModelProfile
+from gateway.providers.bedrock.models import ModelProfile
 from gateway.schemas.items import FunctionCall
 from gateway.schemas.requests import FormatJsonObject, FormatJsonSchema, FormatText, TextFormat
 

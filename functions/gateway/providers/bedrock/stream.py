@@ -25,7 +25,7 @@ from gateway.domain.upstream import (
     Usage,
 )
 from gateway.errors import UpstreamError
-from gateway.providers import bedrock_reasoning
+from gateway.providers.bedrock import reasoning as bedrock_reasoning
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.type_defs import (

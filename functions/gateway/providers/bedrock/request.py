@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gateway.domain.upstream import ModelRequest
 from gateway.errors import InvalidRequestError
-from gateway.providers.bedrock_media import MediaLoader
-from gateway.providers.bedrock_messages import MessageBuilder
-from gateway.providers.bedrock_models import ModelProfile, profile_for
-from gateway.providers.bedrock_tools import ToolPlan, plan_tools
+from gateway.providers.bedrock.media import MediaLoader
+from gateway.providers.bedrock.messages import MessageBuilder
+from gateway.providers.bedrock.models import ModelProfile, profile_for
+from gateway.providers.bedrock.tools import ToolPlan, plan_tools
 from gateway.schemas.requests import FormatJsonSchema, ResponseCreateParams
 
 if TYPE_CHECKING:

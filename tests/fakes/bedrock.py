@@ -25,12 +25,13 @@ from botocore.config import Config
 
 from gateway.domain.tools import build_toolset
 from gateway.domain.transcript import to_upstream
-from gateway.domain.upstream import ModelRequest, ProviderEvent, ProviderStream
+from gateway.domain.upstream import ModelRequest, ProviderEvent
 from gateway.providers.bedrock.provider import BedrockConverseProvider
 from gateway.schemas.items import InputText, ItemReference, Message
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.tool_items import ContextItem
 from gateway.settings import Settings
+from tests.fakes.opened import Opened, enter
 
 Json = dict[str, Any]
 Event = tuple[str, Json, Literal["event", "exception"]]
@@ -245,7 +246,7 @@ def make_request(model: str = CLAUDE, **body: Any) -> ModelRequest:
     return ModelRequest(model, params.instructions, to_upstream(items), params, tools)
 
 
-async def collect(opened: ProviderStream) -> list[ProviderEvent]:
+async def collect(opened: Opened) -> list[ProviderEvent]:
     try:
         return [event async for event in opened.events]
     finally:
@@ -264,5 +265,5 @@ def make_provider(fake: FakeBedrock, **settings: Any) -> BedrockConverseProvider
 async def converse(request: ModelRequest, *replies: Reply, **settings: Any) -> tuple[Json, list[ProviderEvent]]:
     """Send ``request`` through the provider; return the JSON botocore sent and the events that came back."""
     fake = FakeBedrock().add(*(replies or (text_reply("ok"),)))
-    events = await collect(await make_provider(fake, **settings).open(request))
+    events = await collect(await enter(make_provider(fake, **settings).open(request)))
     return fake.last_request, events

@@ -10,8 +10,10 @@ from __future__ import annotations
 import email.utils
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from gateway.domain.upstream import ModelRequest, Provider, ProviderStream
+from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent
 from gateway.errors import RateLimitError
 
 MAX_WAIT_SECONDS = 43_200.0
@@ -34,10 +36,12 @@ class ThrottleAware:
         self._provider = provider
         self._default_seconds = default_seconds
 
-    async def open(self, request: ModelRequest) -> ProviderStream:
+    @asynccontextmanager
+    async def open(self, request: ModelRequest) -> AsyncIterator[AsyncIterator[ProviderEvent]]:
         try:
-            return await self._provider.open(request)
-        except RateLimitError as exc:
+            async with self._provider.open(request) as events:
+                yield events
+        except RateLimitError as exc:  # raised on entering: providers report a 429 before any event
             raise RetryLater(retry_after_seconds(exc.retry_after, self._default_seconds)) from exc
 
     async def aclose(self) -> None:

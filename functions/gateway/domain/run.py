@@ -8,6 +8,7 @@ conditional terminal write (with the terminal event) for a background one.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
@@ -20,7 +21,7 @@ from gateway.domain.failure import response_error
 from gateway.domain.ports import ResponseStore, StoredResponse, dump_items
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import to_upstream
-from gateway.domain.upstream import ModelRequest, Provider, ProviderStream, TokenCounter
+from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent, TokenCounter
 from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
@@ -59,8 +60,11 @@ class Run:
     """How reasoning state is shown to the client (sealed when ``include`` asks for it)."""
     settle: Settle | None = None
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
-    _stream: ProviderStream | None = field(default=None, init=False)
+    _upstream: AsyncExitStack = field(default_factory=AsyncExitStack, init=False)
+    """Holds the provider's open call; closing it (at the end of the run, however it ends) ends the call."""
+    _events: AsyncIterator[ProviderEvent] | None = field(default=None, init=False)
     _open_error: GatewayError | None = field(default=None, init=False)
+    """An upstream failure at open: the run then ends ``failed`` rather than the request with a status."""
 
     @property
     def reveal(self) -> bool:
@@ -76,7 +80,7 @@ class Run:
         while True:
             request = ModelRequest(self.model, self.params.instructions, items[start:], self.params, self.tools)
             try:
-                self._stream = await self.provider.open(request)
+                self._events = await self._upstream.enter_async_context(self.provider.open(request))
                 return
             except ContextLengthExceededError:
                 cut = next(cuts, None)
@@ -106,7 +110,7 @@ class Run:
         builder = self._builder(emit=True)
         for event in (*builder.start(), *builder.begin()):
             yield event
-        if self._stream is None and self._open_error is None:
+        if self._events is None and self._open_error is None:
             try:
                 await self.open()
             except GatewayError as exc:
@@ -134,21 +138,19 @@ class Run:
         )
 
     async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
-        stream = self._stream
-        if stream is None:
-            failure = response_error(self._open_error or UpstreamError("The upstream call was not started."))
-            terminal = builder.fail(failure.code, failure.message)
-        else:
-            try:
-                async for provider_event in stream.events:
-                    for event in builder.feed(provider_event):
-                        yield event
-            except UpstreamError as exc:
-                terminal = builder.fail("server_error", exc.message)
+        async with self._upstream:
+            if self._events is None:
+                failure = response_error(self._open_error or UpstreamError("The upstream call was not started."))
+                terminal = builder.fail(failure.code, failure.message)
             else:
-                terminal = builder.finish()
-            finally:
-                await stream.aclose()
+                try:
+                    async for provider_event in self._events:
+                        for event in builder.feed(provider_event):
+                            yield event
+                except UpstreamError as exc:
+                    terminal = builder.fail("server_error", exc.message)
+                else:
+                    terminal = builder.finish()
         # Stored before the terminal event goes out, so a client that reads it can GET the response at once.
         if self.settle is not None:
             await self.settle(builder.response, terminal)

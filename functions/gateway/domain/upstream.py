@@ -8,6 +8,7 @@ so no adapter knows about SSE, sequence numbers or output indexes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -93,26 +94,15 @@ ProviderEvent = (
 )
 
 
-@dataclass(slots=True)
-class ProviderStream:
-    """An open upstream stream. ``events`` may raise ``UpstreamError`` mid-way; ``aclose`` stops the call."""
-
-    events: AsyncIterator[ProviderEvent]
-    model: str | None = field(default=None)
-
-    async def aclose(self) -> None:
-        closer = getattr(self.events, "aclose", None)
-        if closer is not None:
-            await closer()
-
-
 class Provider(Protocol):
     """One upstream API. ``open`` starts the call and raises client errors (4xx, 429) before any event."""
 
     name: str
 
-    async def open(self, request: ModelRequest) -> ProviderStream:
-        """Send the request; return once the upstream has accepted it (status known, body not yet read)."""
+    def open(self, request: ModelRequest) -> AbstractAsyncContextManager[AsyncIterator[ProviderEvent]]:
+        """``async with provider.open(request) as events``: entered once the upstream has accepted the request
+        (status known, body not yet read); the events may raise ``UpstreamError`` mid-way; leaving the block,
+        however it is left, ends the upstream call."""
         ...
 
     async def aclose(self) -> None:

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -18,7 +19,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 from pydantic_core import from_json, to_json
 
-from gateway.domain.upstream import Finish, FinishReason, ModelRequest, ProviderEvent, ProviderStream
+from gateway.domain.upstream import Finish, FinishReason, ModelRequest, ProviderEvent
 from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
 from gateway.providers.context_limits import is_context_too_long
 from gateway.providers.openai_chat_request import chat_body
@@ -67,7 +68,8 @@ class OpenAIChatProvider:
             fixed["authorization"] = f"Bearer {api_key}"
         self._headers = httpx.Headers(fixed)
 
-    async def open(self, request: ModelRequest) -> ProviderStream:
+    @asynccontextmanager
+    async def open(self, request: ModelRequest) -> AsyncIterator[AsyncIterator[ProviderEvent]]:
         body = to_json(chat_body(request, max_tokens_field=self._max_tokens_field))  # compact UTF-8
         upstream = self._client.build_request("POST", self._url, content=body, headers=self._headers)
         deadline = None if self._total_timeout is None else asyncio.get_running_loop().time() + self._total_timeout
@@ -84,7 +86,14 @@ class OpenAIChatProvider:
             raise UpstreamError(
                 f"Upstream '{self.name}' could not be reached, or closed the connection: {_reason(exc)}."
             ) from exc
-        return ProviderStream(events=_UpstreamEvents(self._events(reply, deadline), reply))
+        events = self._events(reply, deadline)
+        try:
+            yield events
+        finally:
+            # Both, because a generator closed before it first ran skips its own ``finally``: the reply must
+            # still close, or the upstream goes on generating into a connection nobody reads.
+            await events.aclose()
+            await reply.aclose()
 
     async def aclose(self) -> None:
         """The shared client is owned by the registry."""
@@ -195,27 +204,6 @@ class OpenAIChatProvider:
         if not isinstance(entries, list):
             raise ValueError("no 'data' list in the reply")
         return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)]
-
-
-class _UpstreamEvents:
-    """One reply's provider events. ``aclose`` also closes the reply: a generator closed before it first ran
-    skips its ``finally``, which would leave the upstream generating into a pooled-out connection."""
-
-    __slots__ = ("_events", "_reply")
-
-    def __init__(self, events: AsyncGenerator[ProviderEvent, None], reply: httpx.Response) -> None:
-        self._events = events
-        self._reply = reply
-
-    def __aiter__(self) -> _UpstreamEvents:
-        return self
-
-    def __anext__(self) -> Awaitable[ProviderEvent]:
-        return self._events.__anext__()
-
-    async def aclose(self) -> None:
-        await self._events.aclose()
-        await self._reply.aclose()
 
 
 async def _error_body(reply: httpx.Response) -> bytes:

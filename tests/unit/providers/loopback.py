@@ -21,6 +21,7 @@ from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings
+from tests.fakes.opened import enter
 
 Handler = Callable[["Upstream", asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -154,5 +155,5 @@ async def chat_provider(base_url: str, **settings: Any) -> AsyncIterator[Provide
 
 async def call(provider: Provider, text: str = "hi") -> list[ProviderEvent]:
     """One whole upstream call: its events, read to the end."""
-    stream = await provider.open(model_request(text))
+    stream = await enter(provider.open(model_request(text)))
     return [event async for event in stream.events]

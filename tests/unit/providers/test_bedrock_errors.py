@@ -27,6 +27,7 @@ from tests.fakes.bedrock import (
     stream,
     text_reply,
 )
+from tests.fakes.opened import enter
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +37,7 @@ MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 async def open_error(*replies: Any) -> GatewayError:
     fake = FakeBedrock().add(*replies)
     with pytest.raises(GatewayError) as caught:
-        await make_provider(fake).open(make_request(MODEL, input="hi"))
+        await enter(make_provider(fake).open(make_request(MODEL, input="hi")))
     return caught.value
 
 
@@ -151,7 +152,7 @@ async def test_unreachable_endpoint_is_a_502() -> None:
     client.meta.events.register_first("before-send.bedrock-runtime.ConverseStream", refuse)
 
     with pytest.raises(UpstreamError, match="Could not reach Bedrock"):
-        await BedrockConverseProvider(Settings(), client=client).open(make_request(MODEL, input="hi"))
+        await enter(BedrockConverseProvider(Settings(), client=client).open(make_request(MODEL, input="hi")))
 
 
 async def test_the_default_client_is_built_lazily_in_the_configured_region() -> None:

@@ -11,6 +11,7 @@ import pytest
 from gateway.errors import InvalidRequestError
 from gateway.providers.bedrock.reasoning import ReasoningBlock, encode
 from tests.fakes.bedrock import FakeBedrock, collect, converse, make_provider, make_request, text_reply
+from tests.fakes.opened import enter
 
 pytestmark = pytest.mark.anyio
 
@@ -81,7 +82,7 @@ async def test_model_ids_profiles_and_arns_pass_through_as_model_id(model: str) 
     fake = FakeBedrock().add(text_reply("ok"))
 
     # WHEN it is used
-    await collect(await make_provider(fake).open(make_request(model, input="hi")))
+    await collect(await enter(make_provider(fake).open(make_request(model, input="hi"))))
 
     # THEN it is the modelId in the ConverseStream URL, unchanged
     assert fake.model_ids == [model]

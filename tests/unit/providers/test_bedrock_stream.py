@@ -33,6 +33,7 @@ from tests.fakes.bedrock import (
     text_reply,
     tool_use,
 )
+from tests.fakes.opened import enter
 
 pytestmark = pytest.mark.anyio
 
@@ -233,7 +234,7 @@ async def test_a_mid_stream_exception_event_fails_the_stream_after_the_output_so
     fake = FakeBedrock().add(
         stream(message_start(), text(0, "partial", stop=False), exception("modelStreamErrorException", "boom"))
     )
-    opened = await make_provider(fake).open(make_request(input="hi"))
+    opened = await enter(make_provider(fake).open(make_request(input="hi")))
 
     # WHEN it is read
     seen = []
@@ -250,7 +251,7 @@ async def test_a_mid_stream_exception_event_fails_the_stream_after_the_output_so
 async def test_a_stream_cut_off_before_message_stop_fails() -> None:
     fake = FakeBedrock().add(stream(message_start(), text(0, "partial")))
     with pytest.raises(UpstreamError, match="no messageStop"):
-        await collect(await make_provider(fake).open(make_request(input="hi")))
+        await collect(await enter(make_provider(fake).open(make_request(input="hi"))))
 
 
 @pytest.mark.parametrize("chunk_size", [1, 5, 64, 65536])
@@ -264,11 +265,11 @@ async def test_events_do_not_depend_on_how_the_bytes_arrive(chunk_size: int) -> 
         metadata(),
     )
     reference = await collect(
-        await make_provider(FakeBedrock().add(reply)).open(make_request(input="?", tools=[WEATHER_TOOL]))
+        await enter(make_provider(FakeBedrock().add(reply)).open(make_request(input="?", tools=[WEATHER_TOOL])))
     )
 
     fake = FakeBedrock(chunk_size=chunk_size).add(reply)
-    events = await collect(await make_provider(fake).open(make_request(input="?", tools=[WEATHER_TOOL])))
+    events = await collect(await enter(make_provider(fake).open(make_request(input="?", tools=[WEATHER_TOOL]))))
 
     assert events == reference
 
@@ -276,7 +277,7 @@ async def test_events_do_not_depend_on_how_the_bytes_arrive(chunk_size: int) -> 
 async def test_aclose_stops_reading_and_closes_the_event_stream() -> None:
     # GIVEN a model that is still running after its first words
     fake = FakeBedrock().add(stream(message_start(), text(0, "Hello", stop=False), hang=True))
-    opened = await make_provider(fake).open(make_request(input="hi"))
+    opened = await enter(make_provider(fake).open(make_request(input="hi")))
     assert await anext(opened.events) == TextDelta("Hello")
 
     # WHEN the engine closes the stream (client went away)
@@ -289,7 +290,7 @@ async def test_aclose_stops_reading_and_closes_the_event_stream() -> None:
 async def test_cancelling_a_blocked_read_closes_the_event_stream() -> None:
     # GIVEN a read blocked in its worker thread
     fake = FakeBedrock().add(stream(message_start(), text(0, "Hello", stop=False), hang=True))
-    opened = await make_provider(fake).open(make_request(input="hi"))
+    opened = await enter(make_provider(fake).open(make_request(input="hi")))
 
     async def read_all() -> None:
         async for _ in opened.events:

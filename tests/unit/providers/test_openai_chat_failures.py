@@ -12,6 +12,7 @@ import pytest
 
 from gateway.domain.upstream import Finish, TextDelta
 from gateway.errors import InvalidRequestError, UpstreamError
+from tests.fakes.opened import enter
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
     SSE_HEAD,
@@ -85,7 +86,7 @@ def test_cancelling_a_call_before_the_headers_closes_its_connection() -> None:
 
     async def main() -> None:
         async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
-            task = asyncio.create_task(provider.open(model_request()))
+            task = asyncio.create_task(enter(provider.open(model_request())))
             assert await eventually(lambda: len(up.requests) == 1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -107,7 +108,7 @@ def test_the_server_closing_mid_body_fails_the_stream(sent: bytes) -> None:
 
     async def main() -> None:
         async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
-            stream = await provider.open(model_request())
+            stream = await enter(provider.open(model_request()))
             received = []
             with pytest.raises(UpstreamError, match=r"broke off|without finishing"):
                 async for event in stream.events:

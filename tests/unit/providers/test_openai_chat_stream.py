@@ -19,6 +19,7 @@ from gateway.errors import UpstreamError
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings
+from tests.fakes.opened import enter
 
 CHUNKS = [
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hé"}}]},
@@ -56,7 +57,7 @@ def events_from(raw: bytes, read_size: int, headers: dict[str, str] | None = Non
     upstream = provider(httpx.MockTransport(reply))
 
     async def collect() -> list[ProviderEvent]:
-        stream = await upstream.open(model_request())
+        stream = await enter(upstream.open(model_request()))
         return [event async for event in stream.events]
 
     return asyncio.run(collect())
@@ -99,7 +100,7 @@ def test_the_upstream_request_carries_the_key_the_declared_headers_and_the_json_
     vllm, _ = ProviderRegistry(settings, http_transport=httpx.MockTransport(reply)).resolve("vllm/m")
 
     async def call() -> None:
-        stream = await vllm.open(model_request())
+        stream = await enter(vllm.open(model_request()))
         async for _ in stream.events:
             pass
 
@@ -158,7 +159,7 @@ def test_a_200_that_is_not_an_event_stream_is_an_upstream_error() -> None:
         return httpx.Response(200, json={"choices": []})
 
     async def call() -> None:
-        stream = await provider(httpx.MockTransport(reply)).open(model_request())
+        stream = await enter(provider(httpx.MockTransport(reply)).open(model_request()))
         async for _ in stream.events:
             pass
 

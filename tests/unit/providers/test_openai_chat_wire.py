@@ -8,6 +8,7 @@ import pytest
 
 from gateway.domain.upstream import Finish, TextDelta
 from gateway.errors import UpstreamError
+from tests.fakes.opened import enter
 from tests.unit.providers.loopback import (
     PROXY_VARIABLES,
     SSE_HEAD,
@@ -52,7 +53,7 @@ def test_a_chunked_stream_arrives_event_by_event_and_the_request_goes_out_as_jso
             await reader.read()
 
         async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
-            stream = await provider.open(model_request("héllo"))
+            stream = await enter(provider.open(model_request("héllo")))
             events = []
             async for event in stream.events:
                 events.append(event)
@@ -128,7 +129,7 @@ def test_a_stream_closed_before_its_end_closes_its_connection() -> None:
 
     async def main() -> None:
         async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
-            stream = await provider.open(model_request())
+            stream = await enter(provider.open(model_request()))
             assert await anext(stream.events) == TextDelta("Hel")
             await stream.aclose()
             assert await eventually(lambda: up.eofs == 1)  # closed, not leaked nor pooled
@@ -148,7 +149,7 @@ def test_a_stream_closed_before_it_was_read_closes_its_connection() -> None:
 
     async def main() -> None:
         async with Upstream(handler) as up, chat_provider(up.base_url()) as provider:
-            stream = await provider.open(model_request())
+            stream = await enter(provider.open(model_request()))
             await stream.aclose()
             assert await eventually(lambda: up.eofs == 1)
 

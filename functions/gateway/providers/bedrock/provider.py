@@ -10,7 +10,8 @@ surface there as 429/400 before any output exists.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ import boto3
 import httpx
 from botocore.config import Config
 
-from gateway.domain.upstream import ModelRequest, ProviderEvent, ProviderStream
+from gateway.domain.upstream import ModelRequest, ProviderEvent
 from gateway.errors import UpstreamError
 from gateway.providers.bedrock.errors import map_api_errors, map_stream_errors
 from gateway.providers.bedrock.media import MediaLoader, Resolver
@@ -29,7 +30,6 @@ from gateway.providers.token_count import count_tokens_request
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
-    from botocore.eventstream import EventStream
     from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient
     from mypy_boto3_bedrock_runtime.type_defs import ConverseStreamOutputTypeDef
 
@@ -77,7 +77,8 @@ class BedrockConverseProvider:
             self._client = session.client("bedrock-runtime", region_name=self._settings.aws_region, config=config)
         return self._client
 
-    async def open(self, request: ModelRequest) -> ProviderStream:
+    @asynccontextmanager
+    async def open(self, request: ModelRequest) -> AsyncIterator[AsyncIterator[ProviderEvent]]:
         media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
         try:
             plan = await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
@@ -97,7 +98,12 @@ class BedrockConverseProvider:
             raise
         translator = StreamTranslator(output_tool=plan.output_tool, single_tool_call=plan.single_tool_call)
         deadline = time.monotonic() + self._settings.upstream_read_timeout
-        return ProviderStream(events=_events(stream, chunks, first, translator, deadline), model=request.model)
+        events = _events(chunks, first, translator, deadline)
+        try:
+            yield events
+        finally:
+            await events.aclose()
+            stream.close()  # a read blocked in its thread fails and ends
 
     async def aclose(self) -> None:
         if self._owns_client and self._client is not None:
@@ -118,26 +124,20 @@ class BedrockConverseProvider:
 
 
 async def _events(
-    stream: EventStream[ConverseStreamOutputTypeDef],
     chunks: Iterator[ConverseStreamOutputTypeDef],
     first: ConverseStreamOutputTypeDef | None,
     translator: StreamTranslator,
     deadline: float,
-) -> AsyncIterator[ProviderEvent]:
-    """Translate chunks as they arrive; closing this generator (``ProviderStream.aclose``) closes the stream.
-
-    A read blocked in its thread is abandoned on cancellation; closing the stream makes it fail and end.
-    """
-    try:
-        chunk = first
-        while chunk is not None:
-            for event in translator.feed(chunk):
-                yield event
-            if time.monotonic() > deadline:
-                raise UpstreamError("Bedrock did not finish within RESPONSES_UPSTREAM_READ_TIMEOUT.")
-            with map_stream_errors():
-                chunk = await anyio.to_thread.run_sync(_next_chunk, chunks, abandon_on_cancel=True)
-        for event in translator.finish():
+) -> AsyncGenerator[ProviderEvent, None]:
+    """Translate chunks as they arrive. A read blocked in its thread is abandoned on cancellation; ``open``
+    closing the stream then makes it fail and end."""
+    chunk = first
+    while chunk is not None:
+        for event in translator.feed(chunk):
             yield event
-    finally:
-        stream.close()
+        if time.monotonic() > deadline:
+            raise UpstreamError("Bedrock did not finish within RESPONSES_UPSTREAM_READ_TIMEOUT.")
+        with map_stream_errors():
+            chunk = await anyio.to_thread.run_sync(_next_chunk, chunks, abandon_on_cancel=True)
+    for event in translator.finish():
+        yield event

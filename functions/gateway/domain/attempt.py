@@ -1,11 +1,11 @@
 """``Attempt``: one claimed run of a background response, writing its progress as it goes.
 
 The run's events are buffered and written every ``flush_seconds`` (a small BatchWriteItem), each flush followed
-by a conditional heartbeat that also stores the partial output. The heartbeat is the cancellation check: it
-only succeeds while the response is ``in_progress`` under this attempt, so a cancel (or a takeover) makes it
-fail, and the run is stopped, which closes the upstream connection. While the upstream is silent the heartbeat
-still goes out every ``heartbeat_seconds``, so a live run is never mistaken for a dead one; ``on_beat`` follows
-each successful one (the worker renews the job's message and tenant slot there).
+by a conditional heartbeat that also stores the output so far (the run's ``snapshot``). The heartbeat is the
+cancellation check: it only succeeds while the response is ``in_progress`` under this attempt, so a cancel (or a
+takeover) makes it fail, and the run is stopped, which closes the upstream connection. While the upstream is
+silent the heartbeat still goes out every ``heartbeat_seconds``, so a live run is never mistaken for a dead one;
+``on_beat`` follows each successful one (the worker renews the job's message and tenant slot there).
 
 The final state and the terminal event are written together, conditionally (``ResponseStore.settle``): if a
 cancel got there first, neither is written and the cancel stands.
@@ -19,7 +19,6 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from gateway.domain.partial import PartialOutput, queued_shell
 from gateway.domain.ports import EventLog, Guard, ResponseStore, StoredResponse
 from gateway.domain.run import Run, io
 from gateway.schemas.events import StreamEvent
@@ -48,9 +47,9 @@ class Attempt:
         self._flush_seconds = flush_seconds
         self._heartbeat_seconds = heartbeat_seconds
         self._clock = clock
-        self._shell = queued_shell(record.response)
-        self._partial = PartialOutput()
+        self._run: Run | None = None
         self._pending: list[StreamEvent] = []
+        self._changed = False
         self._lock = asyncio.Lock()
         self._last_beat = clock()
         self._on_beat = on_beat
@@ -63,6 +62,7 @@ class Attempt:
 
     async def drive(self, run: Run) -> None:
         """Run to the end, flushing as it goes; returns early (upstream closed) once superseded."""
+        self._run = run
         task = asyncio.create_task(self._consume(run))
         try:
             while not task.done():
@@ -93,7 +93,7 @@ class Attempt:
         async for event in run.events():
             if not self._settled:
                 self._pending.append(event)
-                self._partial.apply(event)
+                self._changed = True
 
     async def _tick(self) -> bool:
         """Flush if there is something to write or a heartbeat is due; False once superseded."""
@@ -104,7 +104,7 @@ class Attempt:
             if not self._pending and now - self._last_beat < self._heartbeat_seconds:
                 return True
             await self._write_pending()
-            partial = self._partial.response_json(self._shell) if self._partial.changed else None
+            partial = self._snapshot_json() if self._changed else None
             self._last_beat = now
             alive = await io(
                 self._store.heartbeat,
@@ -117,6 +117,12 @@ class Attempt:
             if alive and self._on_beat is not None:
                 await self._on_beat(now)
             return alive
+
+    def _snapshot_json(self) -> str | None:
+        """The run's output so far (``Run.snapshot``), stored with the heartbeat so a poll shows it growing."""
+        self._changed = False
+        snapshot = self._run.snapshot() if self._run is not None else None
+        return snapshot.model_dump_json() if snapshot is not None else None
 
     async def _write_pending(self) -> None:
         events, self._pending = self._pending, []

@@ -31,7 +31,7 @@ from gateway.domain.attempt import Attempt
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.failure import response_error
 from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_seconds
-from gateway.domain.partial import close_partial, queued_shell
+from gateway.domain.lifecycle import close_partial, queued_shell
 from gateway.domain.ports import BackgroundJob, EventLog, Guard, MessageVisibility, ResponseStore, StoredResponse
 from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
@@ -39,6 +39,7 @@ from gateway.domain.service import ResponsesService, SealerSource
 from gateway.domain.status import TERMINAL, can_move
 from gateway.domain.upstream import ProviderResolver
 from gateway.errors import GatewayError
+from gateway.logs import bind
 from gateway.schemas.events import ResponseLifecycleEvent, StreamEvent
 from gateway.schemas.responses import ResponseError
 
@@ -151,6 +152,7 @@ class BackgroundWorker:
 
     async def _attempt(self, claimed: StoredResponse, keepalive: Keepalive, message: Message, receives: int) -> Outcome:
         config = self._config
+        bind(attempt=claimed.attempt)
         await keepalive.renew(self._clock())
         attempt = Attempt(
             self._store,

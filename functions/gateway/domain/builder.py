@@ -42,6 +42,7 @@ from gateway.schemas.responses import (
     ResponseError,
     ResponseUsage,
 )
+from gateway.schemas.tool_items import OutputItem
 
 
 class ResponseBuilder:
@@ -134,6 +135,16 @@ class ResponseBuilder:
         final = self._result("failed", error=ResponseError(code=code, message=message))
         self._lifecycle("response.failed", final)
         return self._events.flush()
+
+    def snapshot(self) -> Response:
+        """The response so far, as a poll of a running background response shows it: ``in_progress``, finished
+        items as they are and open ones as they stand, private state kept (it is stored, and disclosed on read)."""
+        open_items: dict[int, OutputItem] = {
+            **self._message.snapshot(),
+            **self._calls.snapshot(),
+            **self._reasoning.snapshot(),
+        }
+        return self._shell.model_copy(update={"status": "in_progress", "output": self._output.items(open_items)})
 
     @property
     def response(self) -> Response:

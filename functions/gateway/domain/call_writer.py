@@ -94,6 +94,23 @@ class CallWriter:
         elif call.kind == "custom":
             self._input_delta(call, custom_input("".join(call.chunks), partial=True))
 
+    def snapshot(self) -> dict[int, CallItem]:
+        """The open calls as they stand: arguments (or custom input) so far. A built-in is shown once complete."""
+        shown: dict[int, CallItem] = {}
+        for call in self._open.values():
+            if call.kind == "custom":
+                assert call.tool is not None
+                shown[call.index] = CustomToolCall(
+                    id=call.id,
+                    call_id=call.call_id,
+                    name=call.tool.client_name,
+                    input=call.sent_input,
+                    namespace=call.tool.namespace,
+                )
+            elif call.announced_at_start:
+                shown[call.index] = self._item(call, "".join(call.chunks), "in_progress")
+        return shown
+
     def close(self, state: ItemStatus) -> None:
         for call in sorted(self._open.values(), key=lambda open_call: open_call.index):
             arguments = "".join(call.chunks)

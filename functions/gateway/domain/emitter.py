@@ -81,5 +81,7 @@ class Output:
     def fill(self, index: int, item: OutputItem) -> None:
         self._slots[index] = item
 
-    def items(self) -> list[OutputItem]:
-        return [item for item in self._slots if item is not None]
+    def items(self, open_items: dict[int, OutputItem] | None = None) -> list[OutputItem]:
+        """The finished items in order; with ``open_items`` (by slot), the unfinished ones where they stand."""
+        shown = open_items or {}
+        return [item for index, slot in enumerate(self._slots) if (item := slot or shown.get(index)) is not None]

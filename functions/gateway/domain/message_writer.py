@@ -67,6 +67,17 @@ class MessageWriter:
                 )
             )
 
+    def snapshot(self) -> dict[int, Message]:
+        """The open message as it stands: its finished parts and the one being written."""
+        message = self._open
+        if message is None:
+            return {}
+        parts = list(message.parts)
+        if message.kind is not None:
+            text = "".join(message.chunks)
+            parts.append(OutputText(text=text) if message.kind == "text" else Refusal(refusal=text))
+        return {message.index: Message(id=message.id, role="assistant", status="in_progress", content=parts)}
+
     def close(self, state: ItemStatus) -> None:
         message = self._open
         if message is None:

@@ -55,6 +55,17 @@ class ReasoningWriter:
         """The provider's opaque state for this reasoning (a signature, redacted thinking)."""
         self._start().encrypted_content = encrypted_content
 
+    def snapshot(self) -> dict[int, Reasoning]:
+        """The open reasoning as it stands (its text so far, and any provider state already known)."""
+        reasoning = self._open
+        if reasoning is None:
+            return {}
+        content = [ReasoningText(text="".join(reasoning.chunks))] if reasoning.has_text else None
+        item = Reasoning(
+            id=reasoning.id, content=content, encrypted_content=reasoning.encrypted_content, status="in_progress"
+        )
+        return {reasoning.index: item}
+
     def close(self, state: ItemStatus) -> None:
         reasoning = self._open
         if reasoning is None:

@@ -65,6 +65,8 @@ class Run:
     _events: AsyncIterator[ProviderEvent] | None = field(default=None, init=False)
     _open_error: GatewayError | None = field(default=None, init=False)
     """An upstream failure at open: the run then ends ``failed`` rather than the request with a status."""
+    _live: ResponseBuilder | None = field(default=None, init=False)
+    """The builder ``events`` is driving, for ``snapshot``."""
 
     @property
     def reveal(self) -> bool:
@@ -107,7 +109,7 @@ class Run:
         If ``open`` was not called first (background work: nobody is waiting for an HTTP status), the upstream
         is opened after ``response.in_progress`` and a refusal becomes ``response.failed``.
         """
-        builder = self._builder(emit=True)
+        builder = self._live = self._builder(emit=True)
         for event in (*builder.start(), *builder.begin()):
             yield event
         if self._events is None and self._open_error is None:
@@ -117,6 +119,10 @@ class Run:
                 self._open_error = exc
         async for event in self._drive(builder):
             yield event
+
+    def snapshot(self) -> Response | None:
+        """The response so far while ``events`` runs (what a poll of a background response shows); None before."""
+        return self._live.snapshot() if self._live is not None else None
 
     async def result(self) -> Response:
         """Run to the end and return the final response; an upstream failure is a 502 (after storing it)."""

@@ -14,8 +14,8 @@ from gateway.domain.context import normalize_input, referenced_ids
 from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
+from gateway.domain.lifecycle import close_partial, queued_shell
 from gateway.domain.paging import page
-from gateway.domain.partial import close_partial, queued_shell
 from gateway.domain.ports import BackgroundJob, EventLog, Guard, JobQueue, ResponseStore, StoredResponse, dump_items
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io

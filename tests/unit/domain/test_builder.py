@@ -244,3 +244,35 @@ def test_reasoning_cut_off_is_incomplete() -> None:
     b = builder()
     run(b, ReasoningDelta("hmm"), Finish("max_output_tokens"))
     assert b.response.output[0].status == "incomplete"  # type: ignore[union-attr]
+
+
+def test_a_snapshot_shows_finished_items_and_open_ones_as_they_stand() -> None:
+    # GIVEN a run that has reasoned, written some text, and is half-way through a custom tool call's input
+    b = tool_builder({"type": "custom", "name": "apply_patch"})
+    b.start()
+    b.begin()
+    for event in (ReasoningDelta("plan"), ReasoningState("sig"), TextDelta("Patching "), TextDelta("now.")):
+        b.feed(event)
+    b.feed(ToolCallStart(0, "c1", "apply_patch"))
+    b.feed(ToolCallDelta(0, '{"input": "*** Begin'))
+
+    # WHEN a heartbeat asks for the output so far
+    snapshot = b.snapshot()
+
+    # THEN finished items are final, the open call shows the input decoded so far, and private state is kept
+    assert snapshot.status == "in_progress"
+    reasoning, message, call = snapshot.output
+    assert reasoning.model_dump()["content"] == [{"type": "reasoning_text", "text": "plan"}]
+    assert reasoning.encrypted_content == "sig"  # type: ignore[union-attr]
+    assert message.model_dump()["content"][0]["text"] == "Patching now." and message.status == "completed"  # type: ignore[union-attr]
+    assert (call.type, call.input) == ("custom_tool_call", "*** Begin")  # type: ignore[union-attr]
+
+    # AND an open message shows the part being written
+    b.feed(Finish("tool_calls"))
+    b.finish()
+    writing = builder()
+    writing.start()
+    writing.begin()
+    writing.feed(TextDelta("Hel"))
+    [open_message] = writing.snapshot().output
+    assert open_message.model_dump()["content"][0]["text"] == "Hel" and open_message.status == "in_progress"  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -148,19 +148,13 @@ class DynamoResponseStore(ConditionalWrites):
 
     def _thread(self, tenant: str, thread: str) -> list[StoredResponse]:
         """Every live response of a thread: one Query, paginated only past 1 MB."""
-        records: list[StoredResponse] = []
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": thread_pk(tenant, thread)}},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._client.query(**query)
-            records.extend(from_item(self._hydrate(item), tenant) for item in page.get("Items", []) if _alive(item))
-            if "LastEvaluatedKey" not in page:
-                return records
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": thread_pk(tenant, thread)}},
+            ConsistentRead=True,
+        )
+        return [from_item(self._hydrate(item), tenant) for page in pages for item in page["Items"] if _alive(item)]
 
 
 def _alive(item: Item) -> bool:

@@ -76,23 +76,17 @@ class DynamoEventLog:
             _batch_write(self._client, self._table, requests)
 
     def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
-            "ExpressionAttributeValues": {
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
                 ":pk": {"S": events_pk(tenant, response_id)},
                 ":first": {"S": event_sk(attempt, after + 1)},
                 ":last": {"S": event_sk(attempt, _LAST_SEQUENCE)},
             },
-            "ConsistentRead": True,
-        }
-        events: list[StreamEvent] = []
-        while True:
-            page = self._client.query(**query)
-            events.extend(self._event(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return events
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            ConsistentRead=True,
+        )
+        return [self._event(item) for page in pages for item in page["Items"]]
 
     def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
         page = self._client.query(
@@ -130,16 +124,15 @@ def _batch_write(client: DynamoDBClient, table: str, requests: list[Any]) -> Non
 def purge_events(client: DynamoDBClient, table: str, tenant: str, response_id: str) -> list[str]:
     """Delete every event of a response (all attempts); returns the S3 keys of offloaded bodies."""
     blobs: list[str] = []
-    query: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": events_pk(tenant, response_id)}},
-        "ProjectionExpression": "pk, sk, #blob",
-        "ExpressionAttributeNames": {"#blob": "blob"},
-    }
-    while True:
-        page = client.query(**query)
-        items = page.get("Items", [])
+    pages = client.get_paginator("query").paginate(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": events_pk(tenant, response_id)}},
+        ProjectionExpression="pk, sk, #blob",
+        ExpressionAttributeNames={"#blob": "blob"},
+    )
+    for page in pages:
+        items = page["Items"]
         blobs.extend(item["blob"]["S"] for item in items if "blob" in item)
         for start in range(0, len(items), _BATCH):
             requests: list[Any] = [
@@ -147,6 +140,4 @@ def purge_events(client: DynamoDBClient, table: str, tenant: str, response_id: s
                 for item in items[start : start + _BATCH]
             ]
             _batch_write(client, table, requests)
-        if "LastEvaluatedKey" not in page:
-            return blobs
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return blobs

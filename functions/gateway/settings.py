@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     """Address ``make run`` listens on."""
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "RESPONSES_PORT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] | None = None
+    """Lines the gateway writes itself (uvicorn under the web adapter, ``make run``): one JSON object each, or
+    readable text. Unset: json on Lambda, text elsewhere."""
+    lambda_function_name: str | None = Field(default=None, validation_alias=AliasChoices("AWS_LAMBDA_FUNCTION_NAME"))
+    """Set by Lambda in every function: how the gateway knows it runs there."""
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return self.lambda_function_name is not None
 
     def static_keys(self) -> dict[str, str]:
         """Parse ``RESPONSES_API_KEYS`` into ``{key: tenant}``."""

@@ -44,6 +44,14 @@ WEB_ADAPTER_ENVIRONMENT = {
     "AWS_LWA_READINESS_CHECK_PATH": "/health",
 }
 
+APPLICATION_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARNING": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+"""The stage's ``RESPONSES_LOG_LEVEL`` in Lambda's names for its application log-level filter."""
+
 _BEDROCK_INVOKE = [
     "bedrock:InvokeModel",
     "bedrock:InvokeModelWithResponseStream",
@@ -179,6 +187,12 @@ class GatewayFunctions(Construct):
             layers=layers,
             role=role,
             log_group=log_group,
+            # JSON: Lambda's Python runtime (api, worker) writes each record as JSON with its fields, and the
+            # app under the web adapter writes its own JSON lines (gateway/logs.py), so one query language
+            # (CloudWatch Logs Insights) reads all three; Lambda drops lines below the stage's level.
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=APPLICATION_LOG_LEVELS[self._config.log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.INFO,  # START/END/REPORT: duration, memory, init time
             reserved_concurrent_executions=reserved_concurrent_executions,
         )
         acknowledge(

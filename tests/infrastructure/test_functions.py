@@ -163,3 +163,14 @@ def test_functions_may_list_only_the_response_payloads_in_the_bucket(stage: Synt
         [listing] = [s for s in _statements(stage, role) if "s3:ListBucket" in s["Action"]]
         # deleting a response removes every version of its payload: listed by prefix, nothing else
         assert listing["Condition"] == {"StringLike": {"s3:prefix": ["responses/*"]}}
+
+
+def test_every_function_logs_json_at_the_stage_level(stage: Synthesized) -> None:
+    names = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
+    for role, (_, properties) in stage.functions().items():
+        logging_config = properties["LoggingConfig"]
+        assert logging_config["LogFormat"] == "JSON", role
+        assert logging_config["ApplicationLogLevel"] == names[stage.config.log_level], role
+        assert logging_config["SystemLogLevel"] == "INFO", role
+        # the app's own level follows the same stage setting, so nothing it logs is dropped by Lambda
+        assert properties["Environment"]["Variables"]["RESPONSES_LOG_LEVEL"] == stage.config.log_level, role

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from gateway.api.auth import Authenticator
 from gateway.domain.service import ResponsesService
-from gateway.logs import apply_log_level
+from gateway.logs import bind, configure_logging
 from gateway.providers.registry import ProviderRegistry
 from gateway.queue.sqs import SqsJobQueue
 from gateway.sealing_keys import SealerLoader
@@ -30,7 +30,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     import boto3
 
     settings = settings or get_settings()
-    apply_log_level(settings)
+    configure_logging(settings)
     storage = build_storage(settings)
     providers = providers or ProviderRegistry(settings)
     queue = None
@@ -64,4 +64,6 @@ async def authorized(request: Request) -> tuple[Services, str]:
     services: Services | None = request.app.state.services
     if services is None:
         services = request.app.state.services = build_services()
-    return services, await services.authenticator.tenant(request.headers.get("authorization"))
+    tenant = await services.authenticator.tenant(request.headers.get("authorization"))
+    bind(tenant=tenant)  # the request's later log lines, and its access line, name the tenant
+    return services, tenant

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.logs import configure_logging
 from gateway.settings import Settings, get_settings
 
 _SERVICES = ("DYNAMODB", "SQS", "S3", "SECRETS_MANAGER")
@@ -135,6 +136,8 @@ def main() -> int:
     os.environ.setdefault("RESPONSES_PAYLOAD_BUCKET", "responses-payloads")
     sealing = use_local_sealing_key()
     settings = get_settings()
+    # Before the worker threads start: their lines, like the app's, go through the gateway's handler.
+    configure_logging(settings)
     with embedded_aws() as endpoint:
         # The app and the worker read the queue URL from settings, as deployed; moto only knows it now.
         os.environ["RESPONSES_QUEUE_URL"] = provision(settings)

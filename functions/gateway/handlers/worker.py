@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.domain.background import BackgroundWorker, Outcome, WorkerConfig
-from gateway.logs import apply_log_level
+from gateway.logs import configure_logging, log_scope
 from gateway.queue.messages import deliveries
 from gateway.settings import Settings, get_settings
 
@@ -56,7 +56,7 @@ def build_worker(
     from gateway.store.factory import build_storage
     from gateway.store.slots import DynamoTenantSlots
 
-    apply_log_level(settings)
+    configure_logging(settings)
     storage = build_storage(settings)
     queue = None
     if settings.queue_url:  # to hold each delivery's message (ChangeMessageVisibility)
@@ -89,11 +89,13 @@ async def handle_batch(worker: BackgroundWorker, event: dict[str, Any]) -> dict[
         if isinstance(delivery, str):
             logger.error("dropping SQS message %s: its body is not a background job", delivery)
             continue
-        try:
-            outcome = await worker.process(delivery.job, delivery.receive_count, delivery.receipt_handle)
-        except Exception:
-            logger.exception("background job %s failed", delivery.job.response_id)
-            outcome = Outcome.RETRY
+        job = delivery.job
+        with log_scope(response_id=job.response_id, tenant=job.tenant, delivery=delivery.receive_count):
+            try:
+                outcome = await worker.process(job, delivery.receive_count, delivery.receipt_handle)
+            except Exception:
+                logger.exception("background job %s failed", job.response_id)
+                outcome = Outcome.RETRY
         if outcome is Outcome.RETRY:
             failures.append({"itemIdentifier": delivery.message_id})
     return {"batchItemFailures": failures}

@@ -13,6 +13,7 @@ import pytest
 from gateway.api.app import create_app
 from gateway.api.deps import build_services
 from gateway.providers.registry import ProviderRegistry
+from gateway.store.dynamodb import DynamoResponseStore
 from tests.conftest import AppFactory, make_settings
 from tests.fakes.upstream import FakeUpstream, Json, Reply, echo, error_reply
 from tests.log_lines import UPSTREAM_LOGGER, LogLines, log_lines
@@ -146,3 +147,23 @@ def test_the_input_and_output_never_reach_the_log_at_info(
     assert log_lines.all()  # the request was logged ...
     assert secret not in log_lines.text  # ... without its input or its output
     assert "key-acme" not in log_lines.text
+
+
+def test_an_unexpected_error_is_one_json_line_with_the_request_id_and_the_trace(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
+) -> None:
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("the table is on fire")
+
+    client = make_client(api_keys=KEYS)
+    monkeypatch.setattr(DynamoResponseStore, "get", boom)
+
+    reply = client.get("/v1/responses/resp_" + "0" * 50, headers=_auth("key-acme"))
+
+    assert reply.status_code == 500
+    # logged by the 500 handler, which runs outside the middleware: the request's scope is still its own
+    [line] = [line for line in log_lines.all() if "errorType" in line]
+    assert (line["request_id"], line["tenant"]) == (reply.headers["x-request-id"], "acme")
+    assert (line["errorType"], line["errorMessage"]) == ("RuntimeError", "the table is on fire")
+    [access] = [line for line in log_lines.all() if line["logger"] == "gateway.access"]
+    assert (access["request_id"], access["status"]) == (reply.headers["x-request-id"], 500)

@@ -11,7 +11,8 @@ runtime never starts (the adapter's bootstrap execs uvicorn instead), so the roo
 ``configure_logging`` installs one writing one JSON object per line, with the level names Lambda's log-level
 filter reads. ``make run`` gets the same handler with readable text (``RESPONSES_LOG_FORMAT``).
 
-Fields hold ids and counts only: keys, prompts and outputs are never logged (ARCHITECTURE §6).
+Fields hold ids and counts only: keys, prompts and outputs are never logged (ARCHITECTURE §6). A call's
+``extra`` must not reuse a scope's field name: ``logging`` refuses to overwrite an attribute a record already has.
 """
 
 from __future__ import annotations

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+REGION_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION", "RESPONSES_AWS_REGION")
 
 
 class Settings(BaseSettings):
     """Every knob of the gateway. Project settings use the ``RESPONSES_`` prefix; standard names keep theirs."""
 
     model_config = SettingsConfigDict(env_prefix="RESPONSES_", extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the provider secret if one is named (pydantic-settings' own
+        order for a secrets source). Naming one makes this block on Secrets Manager: build off the event loop."""
+        sources = (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        given = init_settings()
+        secret_id = given.get("provider_secret_id") or os.environ.get("RESPONSES_PROVIDER_SECRET_ID")
+        if not secret_id:
+            return sources
+        from gateway.provider_secret import ProviderSecretSource
+
+        region = given.get("aws_region") or next(filter(None, map(os.environ.get, REGION_NAMES)), None)
+        return (*sources, ProviderSecretSource(settings_cls, secret_id, region=region))
 
     table_name: str = "responses"
     """DynamoDB table holding responses, items, stream events and API keys."""
@@ -36,8 +60,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OPENAI_BASE_URL", "RESPONSES_OPENAI_BASE_URL"),
     )
     provider_secret_id: str | None = None
-    """Secrets Manager secret (a JSON object such as ``{"OPENAI_API_KEY": "sk-..."}``) read once per instance;
-    its values stand in for the environment variables of the same names."""
+    """Secrets Manager secret (a JSON object such as ``{"OPENAI_API_KEY": "sk-..."}``) read when the settings are
+    built, once per instance: its names set the settings of the same names, below the environment
+    (``gateway.provider_secret``)."""
+    provider_secret_values: dict[str, str] = Field(default_factory=dict, repr=False)
+    """That secret's whole object, names lower-cased: named upstreams' ``api_key_secret`` picks a value here."""
     sealing_keys: str = Field(default="", repr=False)
     """Master keys sealing ``encrypted_content``, comma-separated, the first sealing (each at least 32 characters
     of randomness, e.g. ``openssl rand -base64 32``). Ignored when ``sealing_secret_id`` is set."""
@@ -55,7 +82,7 @@ class Settings(BaseSettings):
     ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set)."""
     aws_region: str = Field(
         default="us-east-1",
-        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "RESPONSES_AWS_REGION"),
+        validation_alias=AliasChoices(*REGION_NAMES),
     )
 
     fetch_image_urls: bool = True
@@ -144,5 +171,7 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, built on first use."""
+    """The process-wide settings, built on first use. With ``RESPONSES_PROVIDER_SECRET_ID`` set the first call
+    reads that secret, so it must not run on an event loop: the API builds its services in a thread, the worker
+    in its synchronous handler. A failure is not cached: the next call tries again."""
     return Settings()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 from pydantic import AliasChoices
 
 from gateway.settings import Settings
@@ -79,8 +82,12 @@ def test_settings_load_the_deployed_environment(stage: Synthesized, monkeypatch:
     for name, value in _app_environment(stage)["api-stream"].items():
         monkeypatch.setenv(name, value if isinstance(value, str) else f"deployed-{sorted(references(value))[0]}")
 
-    # WHEN the app reads its settings
-    settings = Settings()
+    # WHEN the app reads its settings, the provider secret as the stack creates it (an empty object)
+    with mock_aws():
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name=os.environ["RESPONSES_PROVIDER_SECRET_ID"], SecretString="{}"
+        )
+        settings = Settings()
 
     # THEN every value parses, auth is on, and the stage's choices arrive
     assert settings.require_auth and settings.auth_enabled

@@ -135,7 +135,7 @@ class _Decoder:
 class _Body:
     """The ``receive`` a route sees: the whole body in one message, then the server's own messages."""
 
-    def __init__(self, receive: Receive, encoding: str, declared: int | None, limit: int) -> None:
+    def __init__(self, receive: Receive, encoding: str, declared: int | None, limit: Callable[[], int]) -> None:
         self._receive = receive
         self._encoding = encoding
         self._declared = declared
@@ -145,15 +145,18 @@ class _Body:
     async def __call__(self) -> Message:
         if self._delivered:
             return await self._receive()  # http.disconnect, which a streaming response watches for
+        # Read now, not when the middleware wrapped ``receive``: routes authorize (building the services, and the
+        # settings, in a thread) before reading the body, so the first request never builds them on the loop.
+        limit = self._limit()
         compressed = bool(self._encoding)
         if compressed and self._encoding not in _CODINGS:
             raise UnsupportedEncodingError(self._encoding)
         # Compressed bytes are bounded too (a stream of empty frames costs CPU, not memory): incompressible data
         # grows by its framing only, a few bytes per block, which the slack covers.
-        sent_limit = self._limit + self._limit // 256 + 1024 if compressed else self._limit
+        sent_limit = limit + limit // 256 + 1024 if compressed else limit
         if self._declared is not None and self._declared > sent_limit:
-            raise BodyTooLargeError(self._limit, compressed)
-        decoder = _Decoder(self._encoding, self._limit) if compressed else None
+            raise BodyTooLargeError(limit, compressed)
+        decoder = _Decoder(self._encoding, limit) if compressed else None
         chunks: list[bytes] = []
         sent = 0
         more = True
@@ -165,7 +168,7 @@ class _Body:
             more = message.get("more_body", False)
             sent += len(chunk)
             if sent > sent_limit:
-                raise BodyTooLargeError(self._limit, compressed)
+                raise BodyTooLargeError(limit, compressed)
             if decoder is not None:
                 decoder.feed(chunk)
             else:
@@ -192,7 +195,7 @@ class BodyMiddleware:
                 encoding = _coding(value.decode("latin-1"))
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
-        await self.app(scope, _Body(receive, encoding, declared, self._limit(scope)), send)
+        await self.app(scope, _Body(receive, encoding, declared, lambda: self._limit(scope)), send)
 
 
 def _coding(header: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from gateway.api.auth import Authenticator
 from gateway.domain.service import ResponsesService
@@ -63,7 +65,22 @@ async def authorized(request: Request) -> tuple[Services, str]:
     """
     services: Services | None = request.app.state.services
     if services is None:
-        services = request.app.state.services = build_services()
+        services = await asyncio.to_thread(_services_of, request.app)
     tenant = await services.authenticator.tenant(request.headers.get("authorization"))
     bind(tenant=tenant)  # the request's later log lines, and its access line, name the tenant
     return services, tenant
+
+
+_building = threading.Lock()
+
+
+def _services_of(app: FastAPI) -> Services:
+    """The app's services, built by the first request to get here. In a thread (``authorized`` hops): building
+    reads the provider secret, imports boto3 and makes its clients, which would stall every request on the loop.
+    The lock makes concurrent first requests wait for one build; a failed one (an unreadable secret: a logged
+    ``server_error``) is tried again by the next request."""
+    with _building:
+        services: Services | None = app.state.services
+        if services is None:
+            services = app.state.services = build_services()
+        return services

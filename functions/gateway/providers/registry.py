@@ -1,6 +1,7 @@
 """Model name -> provider. The only place that knows the routing rules:
 
-- ``openai/<model>`` -> the OpenAI-compatible upstream at ``OPENAI_BASE_URL`` with ``OPENAI_API_KEY``;
+- ``openai/<model>`` -> the OpenAI-compatible upstream at ``OPENAI_BASE_URL`` with ``OPENAI_API_KEY`` (either may
+  come from the provider secret, which ``Settings`` has already read);
 - ``bedrock/<model id | inference profile | ARN>`` -> Bedrock Converse;
 - ``<name>/<model>`` -> a named OpenAI-compatible upstream declared in ``RESPONSES_PROVIDERS_FILE``;
 - anything else -> ``RESPONSES_DEFAULT_PROVIDER`` with the name unchanged (so ``meta-llama/Llama-3`` stays whole).
@@ -9,7 +10,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +19,6 @@ from gateway.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
-
-SecretLoader = Callable[[str], dict[str, str]]
 
 
 class ProviderRegistry:
@@ -34,12 +32,10 @@ class ProviderRegistry:
         *,
         http_transport: httpx.AsyncBaseTransport | None = None,
         bedrock_client: Any | None = None,
-        load_secret: SecretLoader | None = None,
     ) -> None:
         self._settings = settings
         self._http_transport = http_transport
         self._bedrock_client = bedrock_client
-        self._load_secret = load_secret or _secrets_manager_json
         self._providers: dict[str, Provider] = {}
         self._http_client: httpx.AsyncClient | None = None
 
@@ -76,16 +72,18 @@ class ProviderRegistry:
         # Imported here, like Bedrock's: a deployment may use only one kind, and import time is cold-start time.
         from gateway.providers.openai_chat import OpenAIChatProvider
 
+        secret = self._settings.provider_secret_values
         if name == "openai":
-            secret = self._secret
+            api_key = self._settings.openai_api_key
+            from_secret = api_key is not None and secret.get("openai_api_key") == api_key
             return OpenAIChatProvider(
                 "openai",
-                base_url=secret.get("OPENAI_BASE_URL") or self._settings.openai_base_url,
-                api_key=secret.get("OPENAI_API_KEY") or self._settings.openai_api_key,
+                base_url=self._settings.openai_base_url,
+                api_key=api_key,
                 client=self._client,
                 total_timeout=self._settings.upstream_read_timeout,
                 credentials_hint="OPENAI_API_KEY"
-                + (" in the secret RESPONSES_PROVIDER_SECRET_ID names" if "OPENAI_API_KEY" in secret else ""),
+                + (" in the secret RESPONSES_PROVIDER_SECRET_ID names" if from_secret else ""),
             )
         upstream = self._upstreams.get(name)
         if upstream is None:
@@ -95,7 +93,7 @@ class ProviderRegistry:
         return OpenAIChatProvider(
             name,
             base_url=upstream["base_url"],
-            api_key=upstream.get("api_key") or self._secret.get(upstream.get("api_key_secret", "")),
+            api_key=upstream.get("api_key") or secret.get(upstream.get("api_key_secret", "").lower()),
             client=self._client,
             total_timeout=self._settings.upstream_read_timeout,
             max_tokens_field=upstream.get("max_tokens_field", "max_completion_tokens"),
@@ -122,11 +120,6 @@ class ProviderRegistry:
             raise ValueError(f"{path}: expected an object of {{name: {{base_url, ...}}}}")
         return declared
 
-    @cached_property
-    def _secret(self) -> dict[str, str]:
-        secret_id = self._settings.provider_secret_id
-        return self._load_secret(secret_id) if secret_id else {}
-
 
 def upstream_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The one HTTP client for every OpenAI-compatible upstream: httpx's API over aiohttp's pool and C parser
@@ -152,13 +145,3 @@ def upstream_client(settings: Settings, *, transport: httpx.AsyncBaseTransport |
     # default, 100, if none is given: a local server streaming more at once would queue for a connection).
     limits = httpx.Limits(max_connections=1000, keepalive_expiry=30.0)
     return HttpxAiohttpClient(transport=transport, verify=verify, timeout=timeout, limits=limits)
-
-
-def _secrets_manager_json(secret_id: str) -> dict[str, str]:
-    import boto3
-
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    loaded = json.loads(value)
-    if not isinstance(loaded, dict):
-        raise ValueError(f"secret {secret_id} must hold a JSON object")
-    return {str(key): str(item) for key, item in loaded.items()}

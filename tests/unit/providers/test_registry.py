@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
+from moto import mock_aws
 
 from gateway.errors import InvalidRequestError
 from gateway.providers.openai_chat import OpenAIChatProvider
@@ -18,8 +21,18 @@ def registry(**settings: object) -> ProviderRegistry:
     return ProviderRegistry(
         Settings(**settings),  # type: ignore[arg-type]
         http_transport=httpx.MockTransport(lambda request: httpx.Response(500)),
-        load_secret=lambda secret_id: {"OPENAI_API_KEY": f"from-{secret_id}"},
     )
+
+
+@pytest.fixture
+def secret() -> Iterator[str]:
+    """A provider secret in moto's Secrets Manager; yields its id."""
+    with mock_aws():
+        value = {"OPENAI_API_KEY": "sk-from-secret", "VLLM_KEY": "vllm-from-secret"}
+        boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="gw/keys", SecretString=json.dumps(value)
+        )
+        yield "gw/keys"
 
 
 def test_prefix_routes_and_is_stripped() -> None:
@@ -55,10 +68,18 @@ def test_unknown_default_provider() -> None:
         registry(default_provider="nowhere").resolve("x")
 
 
-def test_upstream_keys_from_secrets_manager() -> None:
-    provider, _ = registry(provider_secret_id="gw/keys").resolve("openai/gpt-4o")
+def test_upstream_keys_from_secrets_manager(secret: str) -> None:
+    provider, _ = registry(provider_secret_id=secret).resolve("openai/gpt-4o")
     assert isinstance(provider, OpenAIChatProvider)
-    assert provider._headers["authorization"] == "Bearer from-gw/keys"
+    assert provider._headers["authorization"] == "Bearer sk-from-secret"
+
+
+def test_a_named_upstream_takes_its_key_from_the_secret_by_name(secret: str, tmp_path: Path) -> None:
+    path = tmp_path / "providers.json"
+    path.write_text(json.dumps({"vllm": {"base_url": "http://127.0.0.1:8001/v1", "api_key_secret": "VLLM_KEY"}}))
+    provider, _ = registry(provider_secret_id=secret, providers_file=path).resolve("vllm/llama")
+    assert isinstance(provider, OpenAIChatProvider)
+    assert provider._headers["authorization"] == "Bearer vllm-from-secret"
 
 
 def test_providers_are_built_once() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from gateway.domain.ids import new_id
 from gateway.errors import NotFoundError
-from gateway.schemas.items import ContentPart, InputText, ItemReference, Message, OutputText
+from gateway.schemas.items import ContentPart, FunctionCallOutput, InputText, ItemReference, Message, OutputText
 from gateway.schemas.tool_items import ContextItem, InputItem, LocalShellCallOutput
 
 _PREFIX: Mapping[str, str] = {
@@ -82,16 +82,27 @@ def droppable_prefix(items: Sequence[ContextItem], protected_from: int) -> Itera
 
     Cuts double each time (1, 2, 4, ...) so a long history needs only a few upstream attempts, land on the start
     of a user turn (chat templates want the conversation to open with the user, and a call is never split
-    from its output), and never reach into the protected tail (this request's own input).
+    from its output), and never reach into the protected tail (this request's own input). The tail's own start is
+    a cut too, unless it opens with a tool result, whose call must stay.
     """
-    step = 1
-    cut = 0
-    while cut < protected_from:
-        cut = min(cut + step, protected_from)
-        while cut < protected_from and not _starts_turn(items[cut]):
-            cut += 1
+    cuts = [
+        index for index in range(1, min(protected_from, len(items) - 1) + 1) if _may_open(items, index, protected_from)
+    ]
+    cut, step = 0, 1
+    while True:
+        target = min(cut + step, protected_from)
+        later = [candidate for candidate in cuts if candidate > cut]
+        if not later:
+            return
+        cut = next((candidate for candidate in later if candidate >= target), later[-1])
         yield cut
         step *= 2
+
+
+def _may_open(items: Sequence[ContextItem], index: int, protected_from: int) -> bool:
+    """Whether the context may start at ``items[index]`` once the items before it are dropped."""
+    item = items[index]
+    return _starts_turn(item) or (index == protected_from and not isinstance(item, FunctionCallOutput))
 
 
 def _starts_turn(item: ContextItem) -> bool:

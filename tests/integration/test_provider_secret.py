@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import boto3
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -96,6 +97,23 @@ def test_the_secret_reaches_the_upstream_and_is_read_once_off_the_loop(
     assert [headers["authorization"] for headers in upstream.headers] == ["Bearer sk-from-secret"] * 2
     assert reads.on_a_loop == [False]
     assert reads.threads[0] is not threading.main_thread()
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_requests_share_one_build(deployed: str, upstream: FakeUpstream, reads: Reads) -> None:
+    # Given a cold app, and requests arriving together before anything is built
+    put_secret(json.dumps({"OPENAI_API_KEY": "sk-from-secret", "OPENAI_BASE_URL": deployed}))
+    app = create_app()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+        replies = await asyncio.gather(
+            *(client.post("/v1/responses", json={"model": "openai/gpt-4o", "input": f"ping {n}"}) for n in range(4))
+        )
+    await app.state.services.providers.aclose()
+
+    # Then all are served with the secret's key, from one read of it, off the loop
+    assert [reply.status_code for reply in replies] == [200] * 4
+    assert {headers["authorization"] for headers in upstream.headers} == {"Bearer sk-from-secret"}
+    assert reads.on_a_loop == [False]
 
 
 def test_the_environment_wins_over_the_secret(

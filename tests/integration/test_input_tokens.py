@@ -242,7 +242,7 @@ def test_the_estimate_is_over_the_body_a_create_sends(client: TestClient, upstre
         ({"model": "gpt-4o-mini", "input": "hi", "stream": True}, 400, "stream", "unknown_parameter"),
         ({"model": "gpt-4o-mini", "input": "hi", "store": False}, 400, "store", "unknown_parameter"),
         ({"input": "hi"}, 400, "model", "missing_required_parameter"),
-        ({"model": "gpt-4o-mini", "input": "hi", "conversation": "conv_123"}, 400, "conversation", None),
+        ({"model": "gpt-4o-mini", "input": "hi", "conversation": "conv_123"}, 404, "conversation", None),
         ({"model": "gpt-4o-mini", "previous_response_id": "resp_missing"}, 400, "previous_response_id", None),
     ],
 )

@@ -129,7 +129,6 @@ def test_background_needs_store(client: TestClient) -> None:
     [
         ({"tool_choice": {"type": "file_search"}}, "tool_choice"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt"),
-        ({"conversation": "conv_1"}, "conversation"),
         ({"include": ["message.output_text.logprobs"]}, "include"),
         ({"stream_options": {"include_obfuscation": False}}, "stream_options"),
     ],

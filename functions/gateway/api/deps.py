@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 
 from gateway.api.auth import Authenticator
+from gateway.domain.conversations import ConversationsService
 from gateway.domain.service import ResponsesService
 from gateway.logs import bind, configure_logging
 from gateway.providers.registry import ProviderRegistry
@@ -23,6 +24,7 @@ from gateway.store.keys import DynamoKeyStore
 class Services:
     settings: Settings
     responses: ResponsesService
+    conversations: ConversationsService
     authenticator: Authenticator
     providers: ProviderRegistry
 
@@ -35,6 +37,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     configure_logging(settings)
     storage = build_storage(settings)
     providers = providers or ProviderRegistry(settings)
+    sealer = SealerLoader(settings)
     queue = None
     if settings.queue_url:
         queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
@@ -48,8 +51,10 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
             events=storage.events,
             poll_seconds=settings.stream_poll_seconds,
             refuse_hosted_tools=settings.refuse_hosted_tools,
-            sealer=SealerLoader(settings),
+            sealer=sealer,
+            conversations=storage.conversations,
         ),
+        conversations=ConversationsService(storage.conversations, sealer=sealer),
         authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, storage.dynamodb)),
         providers=providers,
     )

@@ -32,7 +32,15 @@ from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.failure import response_error
 from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_seconds
 from gateway.domain.lifecycle import close_partial, queued_shell
-from gateway.domain.ports import BackgroundJob, EventLog, Guard, MessageVisibility, ResponseStore, StoredResponse
+from gateway.domain.ports import (
+    BackgroundJob,
+    ConversationStore,
+    EventLog,
+    Guard,
+    MessageVisibility,
+    ResponseStore,
+    StoredResponse,
+)
 from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
 from gateway.domain.service import ResponsesService, SealerSource
@@ -79,11 +87,14 @@ class BackgroundWorker:
         slots: TenantSlots | None = None,
         sealer: SealerSource | None = None,
         clock: Callable[[], float] = time.time,
+        conversations: ConversationStore | None = None,
     ) -> None:
         self._store = store
         self._log = log
         self._providers = providers
-        self._service = ResponsesService(store, providers, ttl_days=config.ttl_days, sealer=sealer)
+        self._service = ResponsesService(
+            store, providers, ttl_days=config.ttl_days, sealer=sealer, conversations=conversations
+        )
         self._config = config
         self._queue = queue
         self._slots = slots if config.max_running_per_tenant > 0 else None

@@ -127,6 +127,49 @@ class ResponseStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StoredConversation:
+    """A conversation's own fields (its items are stored beside it, one per position)."""
+
+    tenant: str
+    id: str
+    created_at: int
+    metadata: dict[str, str]
+
+
+class ConversationStore(Protocol):
+    """Conversations and their items by tenant and id, oldest item first; no expiry (see store/conversations.py)."""
+
+    def create(self, record: StoredConversation, items: Sequence[ContextItem]) -> None: ...
+
+    def get(self, tenant: str, conversation_id: str) -> StoredConversation | None: ...
+
+    def load(self, tenant: str, conversation_id: str) -> tuple[StoredConversation, list[ContextItem]] | None:
+        """The conversation and every item, oldest first, in one Query (paginated only past 1 MB)."""
+        ...
+
+    def find(
+        self, tenant: str, conversation_id: str, item_id: str
+    ) -> tuple[StoredConversation, ContextItem | None] | None:
+        """The conversation and one of its items (None when it has no such item); None when no conversation."""
+        ...
+
+    def update(self, tenant: str, conversation_id: str, metadata: dict[str, str]) -> StoredConversation | None: ...
+
+    def append(self, tenant: str, conversation_id: str, items: Sequence[ContextItem]) -> bool:
+        """Add ``items`` at the end, in order, atomically against other appends and a delete; False (nothing
+        written) when the conversation does not exist (or was deleted meanwhile)."""
+        ...
+
+    def delete(self, tenant: str, conversation_id: str) -> bool:
+        """Delete the conversation and all its items; False when it did not exist."""
+        ...
+
+    def delete_item(self, tenant: str, conversation_id: str, item_id: str) -> bool:
+        """False when the conversation has no such item."""
+        ...
+
+
 class EventLog(Protocol):
     """The stream events of background responses, per attempt, in sequence order."""
 

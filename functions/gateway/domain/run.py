@@ -60,6 +60,8 @@ class Run:
     """How reasoning state is shown to the client (sealed when ``include`` asks for it)."""
     settle: Settle | None = None
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
+    after_settle: Callable[[Response], Awaitable[None]] | None = None
+    """Called with the final response once it is stored (a ``conversation``'s append), before the terminal event."""
     _upstream: AsyncExitStack = field(default_factory=AsyncExitStack, init=False)
     """Holds the provider's open call; closing it (at the end of the run, however it ends) ends the call."""
     _events: AsyncIterator[ProviderEvent] | None = field(default=None, init=False)
@@ -162,6 +164,8 @@ class Run:
             await self.settle(builder.response, terminal)
         else:
             await self._persist(builder.response)
+        if self.after_settle is not None:
+            await self.after_settle(builder.response)
         for event in terminal:
             yield event
 

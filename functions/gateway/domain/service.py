@@ -6,17 +6,27 @@ Ports only, no HTTP. The background worker drives the same ``Run`` (see ``resume
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Literal, Protocol
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import normalize_input, referenced_ids
+from gateway.domain.conversations import appender, conversation_id, history_of
 from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.lifecycle import close_partial, queued_shell
 from gateway.domain.paging import page
-from gateway.domain.ports import BackgroundJob, EventLog, Guard, JobQueue, ResponseStore, StoredResponse, dump_items
+from gateway.domain.ports import (
+    BackgroundJob,
+    ConversationStore,
+    EventLog,
+    Guard,
+    JobQueue,
+    ResponseStore,
+    StoredResponse,
+    dump_items,
+)
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
 from gateway.domain.sealing import Sealer
@@ -57,8 +67,10 @@ class ResponsesService:
         poll_seconds: float = 0.25,
         refuse_hosted_tools: bool = False,
         sealer: SealerSource | None = None,
+        conversations: ConversationStore | None = None,
     ) -> None:
         self._store = store
+        self._conversations = conversations
         self._providers = providers
         self._ttl_seconds = ttl_days * 86_400
         self._queue = queue
@@ -81,6 +93,9 @@ class ResponsesService:
         lineage = await self._lineage(tenant, params.previous_response_id)
         thread = lineage[-1].thread if lineage else new_thread()
         history = [item for record in lineage for item in record.context_items()]
+        conversation = conversation_id(params.conversation)
+        if conversation is not None:
+            history = await history_of(self._conversations, tenant, conversation)
         referenced = await self._referenced(tenant, referenced_ids(params.input), history)
         raw = params.input if isinstance(params.input, list) else []
         sealer = await self._sealer_for(params, raw)
@@ -96,14 +111,22 @@ class ResponsesService:
             provider=provider,
             model=model,
             thread=thread,
-            shell=response_shell(params, new_id("resp", thread), status),
+            shell=_in_conversation(response_shell(params, new_id("resp", thread), status), conversation),
             history=history,
             input_items=input_items,
             store=self._store,
             ttl_seconds=self._ttl_seconds,
             tools=tools,
             disclosure=Disclosure(tenant, sealer) if _reveals(params) else HIDDEN,
+            after_settle=self._appender(tenant, conversation, input_items),
         )
+
+    def _appender(
+        self, tenant: str, conversation: str | None, input_items: list[ContextItem]
+    ) -> Callable[[Response], Awaitable[None]] | None:
+        if conversation is None or self._conversations is None:
+            return None
+        return appender(self._conversations, tenant, conversation, input_items)
 
     async def _sealer_for(self, params: ResponseCreateParams, items: Sequence[object]) -> Sealer | None:
         """The sealer, loaded only when this request reveals reasoning state or sends sealed state back."""
@@ -171,6 +194,9 @@ class ResponsesService:
         provider, model = self._providers.resolve(params.model)
         lineage = await self._lineage(record.tenant, params.previous_response_id)
         history = [item for ancestor in lineage for item in ancestor.context_items()]
+        conversation = conversation_id(params.conversation)
+        if conversation is not None:
+            history = await history_of(self._conversations, record.tenant, conversation)
         return Run(
             tenant=record.tenant,
             params=params,
@@ -185,6 +211,7 @@ class ResponsesService:
             tools=build_toolset(params, [*history, *record.input_items], refuse_hosted=self._refuse_hosted_tools),
             disclosure=await self._disclosure(record.tenant, _reveals(params)),
             settle=settle,
+            after_settle=self._appender(record.tenant, conversation, record.input_items),
         )
 
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
@@ -272,6 +299,10 @@ class ResponsesService:
 
 def _reveals(params: ResponseCreateParams) -> bool:
     return REVEAL_REASONING in (params.include or ())
+
+
+def _in_conversation(shell: Response, conversation: str | None) -> Response:
+    return shell if conversation is None else shell.model_copy(update={"conversation": {"id": conversation}})
 
 
 def _live(record: StoredResponse) -> Response:

@@ -39,8 +39,6 @@ def _unsupported(param: str, what: str) -> InvalidRequestError:
 
 
 def _check_unsupported(params: ResponseCreateParams) -> None:
-    if params.conversation is not None:
-        raise _unsupported("conversation", "Conversations are")
     if params.prompt is not None:
         raise _unsupported("prompt", "Stored prompt templates are")
     if params.context_management is not None:

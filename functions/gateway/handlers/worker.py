@@ -79,6 +79,7 @@ def build_worker(
         slots=DynamoTenantSlots(settings.table_name, storage.dynamodb),
         sealer=SealerLoader(settings),
         clock=clock,
+        conversations=storage.conversations,
     )
 
 

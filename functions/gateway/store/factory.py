@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from gateway.blobs.s3 import S3BlobStore
 from gateway.settings import Settings
+from gateway.store.conversations import DynamoConversationStore
 from gateway.store.dynamodb import DynamoResponseStore
 from gateway.store.events import DynamoEventLog
 
@@ -19,6 +20,7 @@ class Storage:
     dynamodb: DynamoDBClient
     responses: DynamoResponseStore
     events: DynamoEventLog
+    conversations: DynamoConversationStore
 
 
 def build_storage(settings: Settings) -> Storage:
@@ -36,4 +38,5 @@ def build_storage(settings: Settings) -> Storage:
         dynamodb=dynamodb,
         responses=DynamoResponseStore(settings.table_name, dynamodb, blobs),
         events=DynamoEventLog(settings.table_name, dynamodb, blobs),
+        conversations=DynamoConversationStore(settings.table_name, dynamodb, blobs),
     )

@@ -106,3 +106,12 @@ def test_one_invoke_permission_per_function(stage: Synthesized) -> None:
     permissions = stage.resources("AWS::Lambda::Permission").values()
     invoked = sorted(name for p in permissions for name in references(p["Properties"]["FunctionName"]))
     assert invoked == sorted(stage.functions()[role][0] for role in ("api-stream", "api"))
+
+
+def test_conversation_routes_are_buffered_to_the_api_function(stage: Synthesized) -> None:
+    methods = stage.methods()
+    conversation_routes = [route for route in methods if route[1].startswith("/v1/conversations")]
+    assert ("DELETE", "/v1/conversations/{id}/items/{item_id}") in conversation_routes
+    assert len([route for route in conversation_routes if route[0] != "ANY"]) == 8
+    for route in conversation_routes:
+        assert _target(stage, methods[route]) == "api", route

@@ -1,9 +1,10 @@
 """Re-pin the two published schemas from local checkouts: ``python -m tests.contract.refresh --help``.
 
-Keeps what the judge needs and nothing else: the ``/responses`` paths' reply schemas (which schema answers which
-method, path, status and media type) and the components they reach. Annotations that cannot change a verdict
-(descriptions, examples, titles, doc metadata) are dropped to keep the files small; validation keywords are kept
-byte for byte, including OpenAPI's own (``nullable``, ``discriminator``), which ``pinned.py`` interprets.
+Keeps what the judge needs and nothing else: the ``/responses`` and ``/conversations`` paths' reply schemas
+(which schema answers which method, path, status and media type) and the components they reach. Annotations
+that cannot change a verdict (descriptions, examples, titles, doc metadata) are dropped to keep the files small;
+validation keywords are kept byte for byte, including OpenAPI's own (``nullable``, ``discriminator``), which
+``pinned.py`` interprets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.contract.walk import Schema, reachable, rebuild, refs
 HERE = Path(__file__).resolve().parent
 ANNOTATIONS = ("description", "example", "examples", "title", "x-oaiMeta", "x-enumDescriptions", "deprecated")
 EXTRA_ROOTS = {"openai": ["ErrorResponse"], "openresponses": []}
-"""Components the judge uses that no ``/responses`` path names: the error envelope (OpenAI's paths point at the
+"""Components the judge uses that no pinned path names: the error envelope (OpenAI's paths point at the
 inner ``Error`` object)."""
 
 
@@ -40,7 +41,7 @@ def _replies(operation: dict[str, Any]) -> dict[str, Any]:
 def pin(spec: dict[str, Any], *, source: str, commit: str, file: str, extra_roots: list[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, item in spec["paths"].items():
-        if not path.startswith("/responses") or "?" in path:
+        if not path.startswith(("/responses", "/conversations")) or "?" in path:
             continue  # OpenAI's ``?beta=true`` twins are another API surface
         operations = {method: {"responses": _replies(op)} for method, op in item.items() if method in METHODS}
         if operations:

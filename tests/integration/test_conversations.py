@@ -257,3 +257,23 @@ def test_a_background_response_in_a_conversation(background: Background, upstrea
     assert done["status"] == "completed" and done["conversation"] == {"id": conversation}
     assert [message["content"] for message in upstream.last["messages"]] == ["one", "echo: one", "two"]
     assert texts(items_of(client, conversation, order="asc")) == ["one", "echo: one", "two", "echo: two"]
+
+
+def test_input_tokens_count_the_conversation(client: TestClient) -> None:
+    conversation = create(client, items=[user("a long earlier message " * 20)])["id"]
+    body = {"model": "m", "input": "hi"}
+    alone = client.post("/v1/responses/input_tokens", json=body).json()["input_tokens"]
+    within = client.post("/v1/responses/input_tokens", json={**body, "conversation": conversation})
+    assert within.status_code == 200, within.text
+    assert within.json()["input_tokens"] > alone
+    assert items_of(client, conversation)["data"][0]["content"][0]["text"].startswith("a long")  # nothing appended
+
+
+def test_an_unstored_response_is_still_appended(client: TestClient, upstream: FakeUpstream) -> None:
+    conversation = create(client)["id"]
+    upstream.will(text_reply("ok"))
+    reply = client.post(
+        "/v1/responses", json={"model": "m", "input": "q", "conversation": conversation, "store": False}
+    )
+    assert reply.status_code == 200
+    assert texts(items_of(client, conversation, order="asc")) == ["q", "ok"]

@@ -1,8 +1,8 @@
 """Fold neutral provider events into Responses stream events and, at the end, the final ``Response``.
 
 The same builder serves every mode: its events go out as SSE (``stream: true``), are persisted for replay
-(background), or are discarded while only the final state is kept (buffered; ``emit=False`` skips building
-them). The final ``Response`` is the builder's state, so the three modes cannot drift apart.
+(background), or are dropped while only the final state is kept (buffered). The final ``Response`` is the
+builder's state, so the three modes cannot drift apart.
 
 One item is written at a time, in the order the model produces them: text or a refusal opens (or continues)
 an assistant message, a call or its arguments close the message and reasoning, reasoning closes both others.
@@ -54,12 +54,11 @@ class ResponseBuilder:
         thread: str,
         *,
         tools: ToolSet | None = None,
-        emit: bool = True,
         obfuscate: bool = True,
         disclosure: Disclosure = HIDDEN,
     ) -> None:
         self._shell = shell
-        self._events = Emitter(emit=emit, obfuscate=obfuscate, disclosure=disclosure)
+        self._events = Emitter(obfuscate=obfuscate, disclosure=disclosure)
         self._output = Output()
         self._message = MessageWriter(self._events, self._output, thread)
         self._calls = CallWriter(self._events, self._output, thread, tools or ToolSet())
@@ -190,9 +189,8 @@ class ResponseBuilder:
         return self._final
 
     def _lifecycle(self, kind: str, response: Response) -> None:
-        if self._events.emit:
-            shown = self._events.disclosure.response(response)
-            self._events.push(ResponseLifecycleEvent(type=kind, sequence_number=self._events.next(), response=shown))
+        shown = self._events.disclosure.response(response)
+        self._events.push(ResponseLifecycleEvent(type=kind, sequence_number=self._events.next(), response=shown))
 
 
 def public_view(response: Response, *, reveal: bool = False, disclosure: Disclosure | None = None) -> Response:

@@ -79,8 +79,6 @@ class CallWriter:
         if not delta:
             return
         call.chunks.append(delta)
-        if not self._events.emit:
-            return
         if call.kind == "function":
             self._events.push(
                 FunctionCallArgumentsDeltaEvent.model_construct(
@@ -117,7 +115,7 @@ class CallWriter:
             item = self._item(call, arguments, state)
             if not call.announced_at_start:
                 self._events.item("response.output_item.added", call.index, item)
-            if self._events.emit and isinstance(item, FunctionCall):
+            if isinstance(item, FunctionCall):
                 self._events.push(
                     FunctionCallArgumentsDoneEvent(
                         sequence_number=self._events.next(),
@@ -127,7 +125,7 @@ class CallWriter:
                         arguments=arguments,
                     )
                 )
-            elif self._events.emit and isinstance(item, CustomToolCall):
+            elif isinstance(item, CustomToolCall):
                 self._input_delta(call, item.input)
                 self._events.push(
                     CustomToolCallInputDoneEvent(

@@ -1,14 +1,13 @@
 """What the output writers share: the event sequence under construction and the slots of ``output``.
 
-``Emitter`` numbers events (``sequence_number`` 0, 1, 2 …) and collects them until the builder hands them out;
-with ``emit=False`` (a buffered response, whose events nobody reads) it builds none. ``Output`` holds the items
+``Emitter`` numbers events (``sequence_number`` 0, 1, 2 …) and collects them until the builder hands them out
+(a buffered response's are built too, and dropped: one path for every mode). ``Output`` holds the items
 in the order they were opened, each slot filled when its item is done, so ``output_index`` is the append order.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 
 from gateway.domain.disclosure import Disclosure
 from gateway.schemas.events import ContentPartEvent, OutputItemEvent, StreamEvent
@@ -19,10 +18,9 @@ Part = OutputText | Refusal | ReasoningText
 
 
 class Emitter:
-    def __init__(self, *, emit: bool, obfuscate: bool, disclosure: Disclosure) -> None:
-        self.emit = emit
+    def __init__(self, *, obfuscate: bool, disclosure: Disclosure) -> None:
         self.disclosure = disclosure
-        self._obfuscate = obfuscate and emit
+        self._obfuscate = obfuscate
         self._seq = 0
         self._events: list[StreamEvent] = []
 
@@ -34,11 +32,6 @@ class Emitter:
     def push(self, event: StreamEvent) -> None:
         self._events.append(event)
 
-    def lazy(self, make: Callable[[], StreamEvent]) -> None:
-        """Push ``make()``, built only when events are wanted."""
-        if self.emit:
-            self._events.append(make())
-
     def flush(self) -> list[StreamEvent]:
         events, self._events = self._events, []
         return events
@@ -49,23 +42,21 @@ class Emitter:
 
     def item(self, kind: str, index: int, item: OutputItem) -> None:
         """``response.output_item.added`` / ``.done``; private reasoning state is shown only as disclosed."""
-        if self.emit:
-            shown = self.disclosure.item(item)
-            self.push(OutputItemEvent(type=kind, sequence_number=self.next(), output_index=index, item=shown))
+        shown = self.disclosure.item(item)
+        self.push(OutputItemEvent(type=kind, sequence_number=self.next(), output_index=index, item=shown))
 
     def part(self, kind: str, item_id: str, index: int, content_index: int, part: Part) -> None:
         """``response.content_part.added`` / ``.done``."""
-        if self.emit:
-            self.push(
-                ContentPartEvent(
-                    type=kind,
-                    sequence_number=self.next(),
-                    item_id=item_id,
-                    output_index=index,
-                    content_index=content_index,
-                    part=part,
-                )
+        self.push(
+            ContentPartEvent(
+                type=kind,
+                sequence_number=self.next(),
+                item_id=item_id,
+                output_index=index,
+                content_index=content_index,
+                part=part,
             )
+        )
 
 
 class Output:

@@ -39,8 +39,6 @@ class MessageWriter:
             self._close_part(message)
             self._open_part(message, kind)
         message.chunks.append(delta)
-        if not self._events.emit:
-            return
         seq, content_index = self._events.next(), len(message.parts)
         pad = self._events.padding(delta)
         if kind == "text":
@@ -109,8 +107,8 @@ class MessageWriter:
         part: OutputText | Refusal
         if message.kind == "text":
             part = OutputText(text=text)
-            self._events.lazy(
-                lambda: OutputTextDoneEvent(
+            self._events.push(
+                OutputTextDoneEvent(
                     sequence_number=self._events.next(),
                     item_id=message.id,
                     output_index=message.index,
@@ -120,8 +118,8 @@ class MessageWriter:
             )
         else:
             part = Refusal(refusal=text)
-            self._events.lazy(
-                lambda: RefusalDoneEvent(
+            self._events.push(
+                RefusalDoneEvent(
                     sequence_number=self._events.next(),
                     item_id=message.id,
                     output_index=message.index,

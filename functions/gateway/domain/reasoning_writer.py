@@ -40,16 +40,15 @@ class ReasoningWriter:
             reasoning.has_text = True
             self._events.part("response.content_part.added", reasoning.id, reasoning.index, 0, ReasoningText(text=""))
         reasoning.chunks.append(delta)
-        if self._events.emit:
-            self._events.push(
-                ReasoningTextDeltaEvent.model_construct(
-                    sequence_number=self._events.next(),
-                    item_id=reasoning.id,
-                    output_index=reasoning.index,
-                    content_index=0,
-                    delta=delta,
-                )
+        self._events.push(
+            ReasoningTextDeltaEvent.model_construct(
+                sequence_number=self._events.next(),
+                item_id=reasoning.id,
+                output_index=reasoning.index,
+                content_index=0,
+                delta=delta,
             )
+        )
 
     def keep_state(self, encrypted_content: str) -> None:
         """The provider's opaque state for this reasoning (a signature, redacted thinking)."""
@@ -73,8 +72,8 @@ class ReasoningWriter:
         content: list[ReasoningText] | None = None
         if reasoning.has_text:
             text = "".join(reasoning.chunks)
-            self._events.lazy(
-                lambda: ReasoningTextDoneEvent(
+            self._events.push(
+                ReasoningTextDoneEvent(
                     sequence_number=self._events.next(),
                     item_id=reasoning.id,
                     output_index=reasoning.index,

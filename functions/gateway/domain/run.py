@@ -111,7 +111,7 @@ class Run:
         If ``open`` was not called first (background work: nobody is waiting for an HTTP status), the upstream
         is opened after ``response.in_progress`` and a refusal becomes ``response.failed``.
         """
-        builder = self._live = self._builder(emit=True)
+        builder = self._live = self._builder()
         for event in (*builder.start(), *builder.begin()):
             yield event
         if self._events is None and self._open_error is None:
@@ -127,22 +127,23 @@ class Run:
         return self._live.snapshot() if self._live is not None else None
 
     async def result(self) -> Response:
-        """Run to the end and return the final response; an upstream failure is a 502 (after storing it)."""
-        builder = self._builder(emit=False)
-        builder.start()
-        builder.begin()
-        async for _ in self._drive(builder):
+        """Run to the end and return the final response; an upstream failure is a 502 (after storing it).
+
+        The same events as a stream, dropped as they come: one path for every mode."""
+        async for _ in self.events():
             pass
-        final = builder.response
+        assert self._live is not None
+        final = self._live.response
         if final.status == "failed" and final.error is not None:
             raise UpstreamError(final.error.message)
         return public_view(final, disclosure=self.disclosure)
 
-    def _builder(self, *, emit: bool) -> ResponseBuilder:
+    def _builder(self) -> ResponseBuilder:
         options = self.params.stream_options
-        obfuscate = options is None or options.include_obfuscation is not False
+        # Padding only matters on the wire: a buffered response's events are never sent.
+        obfuscate = self.params.stream and (options is None or options.include_obfuscation is not False)
         return ResponseBuilder(
-            self.shell, self.thread, tools=self.tools, emit=emit, obfuscate=obfuscate, disclosure=self.disclosure
+            self.shell, self.thread, tools=self.tools, obfuscate=obfuscate, disclosure=self.disclosure
         )
 
     async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:

@@ -28,10 +28,10 @@ THREAD = "0" * 24
 SEALER = Sealer([b"k" * 32])
 
 
-def builder(*, reveal: bool = False, emit: bool = True) -> ResponseBuilder:
+def builder(*, reveal: bool = False) -> ResponseBuilder:
     shell = response_shell(ResponseCreateParams(model="m"), "resp_" + "1" * 50, "in_progress")
     disclosure = Disclosure("acme", SEALER) if reveal else HIDDEN
-    return ResponseBuilder(shell, THREAD, emit=emit, obfuscate=False, disclosure=disclosure)
+    return ResponseBuilder(shell, THREAD, obfuscate=False, disclosure=disclosure)
 
 
 def run(b: ResponseBuilder, *events: object) -> list[StreamEvent]:
@@ -89,16 +89,6 @@ def test_usage_and_failure_keep_partial_output() -> None:
     assert final.output[0].status == "incomplete"
     assert final.usage is not None and final.usage.total_tokens == 6
     assert out[-1].type == "response.failed"
-
-
-def test_buffered_mode_builds_no_events_but_the_same_response() -> None:
-    quiet, loud = builder(emit=False), builder()
-    script = (TextDelta("a"), ToolCallStart(0, "c", "f"), ToolCallDelta(0, "{}"), Finish("tool_calls"))
-    assert run(quiet, *script) == []
-    run(loud, *script)
-    strip = {"id", "created_at", "completed_at"}
-    assert [i.type for i in quiet.response.output] == [i.type for i in loud.response.output]
-    assert quiet.response.model_dump(exclude=strip | {"output"}) == loud.response.model_dump(exclude=strip | {"output"})
 
 
 def test_arguments_before_the_call_starts_are_not_lost() -> None:

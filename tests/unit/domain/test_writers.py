@@ -40,8 +40,8 @@ class Writers:
         return [event.model_dump() for event in batch]
 
 
-def writers(*, emit: bool = True, obfuscate: bool = False, tools: tuple[UpstreamTool, ...] = ()) -> Writers:
-    events = Emitter(emit=emit, obfuscate=obfuscate, disclosure=HIDDEN)
+def writers(*, obfuscate: bool = False, tools: tuple[UpstreamTool, ...] = ()) -> Writers:
+    events = Emitter(obfuscate=obfuscate, disclosure=HIDDEN)
     output = Output()
     toolset = ToolSet(known={tool.name: tool for tool in tools})
     return Writers(
@@ -73,9 +73,8 @@ def test_padding_is_random() -> None:
     assert len({events.padding("") for _ in range(8)}) == 8
 
 
-@pytest.mark.parametrize(("emit", "obfuscate"), [(True, False), (False, True)])
-def test_no_padding_when_not_asked_for_or_nobody_reads_the_events(emit: bool, obfuscate: bool) -> None:
-    assert writers(emit=emit, obfuscate=obfuscate).events.padding("abc") is None
+def test_no_padding_when_not_asked_for() -> None:
+    assert writers(obfuscate=False).events.padding("abc") is None
 
 
 def test_text_refusal_and_argument_deltas_carry_padding() -> None:
@@ -261,13 +260,3 @@ def _script(w: Writers) -> None:
     w.calls.start(1, "c2", "f")
     w.calls.write(1, "{}")
     w.calls.close("incomplete")
-
-
-def test_without_emit_no_event_is_built_but_the_output_is_the_same() -> None:
-    quiet, loud = writers(emit=False, obfuscate=True, tools=(PATCH,)), writers(tools=(PATCH,))
-    _script(quiet)
-    _script(loud)
-    assert quiet.flush() == [] and loud.flush() != []
-    assert [item.model_dump(exclude={"id"}) for item in quiet.output.items()] == [
-        item.model_dump(exclude={"id"}) for item in loud.output.items()
-    ]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from openai import NotFoundError, OpenAI
+import asyncio
 
-from tests.compat.live import KEY_B, MODEL, SdkFactory
+import pytest
+from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
+from agents.memory import OpenAIConversationsSession
+from openai import AsyncOpenAI, NotFoundError, OpenAI
+
+from tests.compat.live import KEY_A, KEY_B, MODEL, LiveServer, SdkFactory
 from tests.fakes.upstream import FakeUpstream, text_reply
 
 pytestmark = pytest.mark.compat
+set_tracing_disabled(True)  # the SDK would export traces to OpenAI
 
 
 def test_conversation_objects(client: OpenAI) -> None:
@@ -82,3 +87,31 @@ def test_another_tenants_conversation_is_not_found(client: OpenAI, make_sdk: Sdk
         other.conversations.items.list(conversation.id)
     with pytest.raises(NotFoundError):
         other.responses.create(model=MODEL, input="x", conversation=conversation.id)
+
+
+def test_agents_sdk_conversations_session_remembers_across_runs(
+    live_server: LiveServer, upstream: FakeUpstream
+) -> None:
+    # GIVEN an Agents SDK agent whose history lives in an OpenAIConversationsSession on the gateway
+    client = AsyncOpenAI(base_url=live_server.base_url, api_key=KEY_A, max_retries=0, timeout=10.0)
+    agent = Agent(name="assistant", model=OpenAIResponsesModel(model=MODEL, openai_client=client))
+    session = OpenAIConversationsSession(openai_client=client)
+    upstream.will(text_reply("Nice to meet you, Ada."), text_reply("You are Ada."))
+
+    async def two_runs() -> str:
+        await Runner.run(agent, "I am Ada.", session=session)
+        result = await Runner.run(agent, "Who am I?", session=session)
+        popped = await session.pop_item()
+        assert popped is not None and popped["role"] == "assistant"
+        remaining = await session.get_items()
+        await session.clear_session()
+        await client.close()
+        return f"{result.final_output}|{len(remaining)}"
+
+    # WHEN it runs twice (then pops its last item and clears the session)
+    outcome = asyncio.run(two_runs())
+
+    # THEN the second run's model call saw the first run, and the session's edits went through
+    assert outcome == "You are Ada.|3"
+    texts = [message["content"] for message in upstream.last["messages"]]
+    assert texts[-3:] == ["I am Ada.", "Nice to meet you, Ada.", "Who am I?"]

@@ -130,7 +130,7 @@ def test_paging(client: TestClient) -> None:
     assert texts(last) == [str(n) for n in range(20, 25)] and last["has_more"] is False
     assert texts(items_of(client, conversation, limit=3)) == ["24", "23", "22"]
     assert len(items_of(client, conversation)["data"]) == 20  # the default limit
-    for bad in ({"limit": 0}, {"limit": 101}, {"order": "up"}):
+    for bad in ({"limit": 0}, {"limit": 101}, {"order": "up"}, {"after": "msg_unknown"}):
         assert client.get(f"/v1/conversations/{conversation}/items", params=bad).status_code == 400
 
 

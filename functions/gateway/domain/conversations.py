@@ -125,6 +125,8 @@ class ConversationsService:
         if loaded is None:
             raise not_found(conversation)
         disclosure = await self._disclosure(tenant, include)
+        if after is not None and all(item.id != after for item in loaded[1]):
+            raise InvalidRequestError(f"No item with id '{after}' in this conversation.", param="after")
         items = [_dump(disclosure.item(item)) for item in loaded[1]]
         return page(items, limit=limit, order=order, after=after, before=None)
 

@@ -111,6 +111,8 @@ def table(results: Results, previous: Results | None = None) -> str:
         lines += _throughput(results)
     if results.get("context_load"):
         lines += _context(results)
+    if results.get("conversation_load"):
+        lines += _conversation(results)
     lines += _process(results)
     lines += ["", "Targets (issue 11)" + ("   previous run in brackets" if previous else "")]
     before = {row["target"]: row["value"] for row in (previous or {}).get("targets", [])}
@@ -158,6 +160,22 @@ def _context(results: Results) -> list[str]:
             f"{_f(prepare['p90']):>8}{_f(prepare['p99']):>8}{_f(point['roundtrip_ms']['median']):>10}"
             f"{_f(own['median']):>12}{_f(own['p90']):>8}"
             f"{point['history_items']:>7}{point['partition_kib']:>6.0f}{point['read_units_strong']:>6}"
+        )
+    return lines
+
+
+def _conversation(results: Results) -> list[str]:
+    """Beside the chain: the same load for a turn in a conversation (``tests/bench/conversation.py``)."""
+    lines = [
+        "",
+        "Context load of a turn in a conversation, ms (ResponsesService.prepare with `conversation`)",
+        f"  {'turns':>6}{'DDB requests':>13}{'prepare p50':>12}{'p90':>8}{'p99':>8}{'items':>7}",
+    ]
+    for point in results["conversation_load"]:
+        prepare = point["prepare_ms"]
+        lines.append(
+            f"  {point['depth']:>6}{point['dynamodb_requests']:>13}{_f(prepare['median']):>12}"
+            f"{_f(prepare['p90']):>8}{_f(prepare['p99']):>8}{point['history_items']:>7}"
         )
     return lines
 

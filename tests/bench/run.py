@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.bench import chain, measure, procs, report, startup
+from tests.bench import chain, conversation, measure, procs, report, startup
 from tests.bench.servers import TOKEN
 from tests.bench.wire import WireClient
 
@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         if "chain" not in args.skip:
             _log(f"context load, depths {args.depths} ({args.repeats} loads each)")
             results["context_load"] = chain.context_load(aws.url, args.depths, args.repeats, args.tokens)
+            _log(f"conversation load, turns 2,200 ({args.repeats} loads each)")
+            results["conversation_load"] = conversation.conversation_load(aws.url, [2, 200], args.repeats, args.tokens)
     if "cold" not in args.skip:
         _log(f"cold start ({args.cold_runs} fresh processes)")
         results["cold_start"] = startup.cold_start(args.cold_runs)

@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     """How often ``GET ?stream=true`` looks for new events of a running background response."""
 
     keepalive_seconds: float = Field(default=15.0, gt=0)
-    """Idle time after which an SSE comment keeps proxies and API Gateway from closing the stream."""
+    """Seconds between SSE keep-alive comments (sse-starlette's ping), which keep proxies and API Gateway's idle
+    timeout from closing a stream while the model is silent."""
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "RESPONSES_HOST"))
     """Address ``make run`` listens on."""
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "RESPONSES_PORT"))

@@ -277,3 +277,11 @@ def test_an_unstored_response_is_still_appended(client: TestClient, upstream: Fa
     )
     assert reply.status_code == 200
     assert texts(items_of(client, conversation, order="asc")) == ["q", "ok"]
+
+
+def test_an_item_too_large_without_a_bucket_creates_nothing(make_client: AppFactory) -> None:
+    client = make_client(payload_bucket=None)
+    reply = client.post("/v1/conversations", json={"items": [user("x" * 400_000)]})
+    assert reply.status_code == 400 and reply.json()["error"]["code"] == "payload_too_large"
+    scanned = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=TABLE)["Items"]
+    assert not [row for row in scanned if "#cv#" in row["pk"]["S"]]

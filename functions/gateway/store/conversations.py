@@ -68,6 +68,7 @@ class DynamoConversationStore:
         self._blobs = blobs
 
     def create(self, record: StoredConversation, items: Sequence[ContextItem]) -> None:
+        rows = [self._row(record.tenant, record.id, item) for item in items]  # refused before anything exists
         meta: Item = {
             **self._key(record.tenant, record.id, META),
             "created_at": {"N": str(record.created_at)},
@@ -75,7 +76,7 @@ class DynamoConversationStore:
             "next": {"N": "0"},
         }
         self._client.put_item(TableName=self._table, Item=meta, ConditionExpression="attribute_not_exists(pk)")
-        if items and not self.append(record.tenant, record.id, items):
+        if rows and not self._append_rows(record.tenant, record.id, rows):
             raise RuntimeError(f"conversation {record.id} vanished while being created")
 
     def get(self, tenant: str, conversation_id: str) -> StoredConversation | None:
@@ -123,7 +124,9 @@ class DynamoConversationStore:
         return _conversation(tenant, conversation_id, reply["Attributes"])
 
     def append(self, tenant: str, conversation_id: str, items: Sequence[ContextItem]) -> bool:
-        rows = [self._row(tenant, conversation_id, item) for item in items]
+        return self._append_rows(tenant, conversation_id, [self._row(tenant, conversation_id, item) for item in items])
+
+    def _append_rows(self, tenant: str, conversation_id: str, rows: list[Item]) -> bool:
         for chunk in _chunks(rows):
             if not self._append_chunk(tenant, conversation_id, chunk):
                 self._drop_blobs(rows)

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 
 from gateway.api.auth import Authenticator
+from gateway.composition import build_engine
 from gateway.domain.conversations import ConversationsService
 from gateway.domain.service import ResponsesService
-from gateway.logs import bind, configure_logging
+from gateway.logs import bind
 from gateway.providers.registry import ProviderRegistry
-from gateway.queue.sqs import SqsJobQueue
-from gateway.sealing_keys import SealerLoader
 from gateway.settings import Settings, get_settings
-from gateway.store.factory import build_storage
 from gateway.store.keys import DynamoKeyStore
 
 
@@ -30,33 +28,16 @@ class Services:
 
 
 def build_services(settings: Settings | None = None, *, providers: ProviderRegistry | None = None) -> Services:
-    """Real adapters from settings. boto3 is imported here, not at module import, to keep cold start lean."""
-    import boto3
-
-    settings = settings or get_settings()
-    configure_logging(settings)
-    storage = build_storage(settings)
-    providers = providers or ProviderRegistry(settings)
-    sealer = SealerLoader(settings)
-    queue = None
-    if settings.queue_url:
-        queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
+    """The engine (``composition.py``) and what only the API needs on top of it: auth and conversations."""
+    engine = build_engine(settings or get_settings(), providers=providers)
     return Services(
-        settings=settings,
-        responses=ResponsesService(
-            storage.responses,
-            providers,
-            ttl_days=settings.ttl_days,
-            queue=queue,
-            events=storage.events,
-            poll_seconds=settings.stream_poll_seconds,
-            refuse_hosted_tools=settings.refuse_hosted_tools,
-            sealer=sealer,
-            conversations=storage.conversations,
+        settings=engine.settings,
+        responses=engine.responses,
+        conversations=ConversationsService(engine.storage.conversations, sealer=engine.sealer),
+        authenticator=Authenticator(
+            engine.settings, DynamoKeyStore(engine.settings.table_name, engine.storage.dynamodb)
         ),
-        conversations=ConversationsService(storage.conversations, sealer=sealer),
-        authenticator=Authenticator(settings, DynamoKeyStore(settings.table_name, storage.dynamodb)),
-        providers=providers,
+        providers=engine.providers,
     )
 
 

@@ -34,7 +34,6 @@ from gateway.domain.holds import Keepalive, Message, Slot, TenantSlots, hold_sec
 from gateway.domain.lifecycle import close_partial, queued_shell
 from gateway.domain.ports import (
     BackgroundJob,
-    ConversationStore,
     EventLog,
     Guard,
     MessageVisibility,
@@ -43,7 +42,7 @@ from gateway.domain.ports import (
 )
 from gateway.domain.retry import RetryLater, ThrottleAware
 from gateway.domain.run import io
-from gateway.domain.service import ResponsesService, SealerSource
+from gateway.domain.service import ResponsesService
 from gateway.domain.status import TERMINAL, can_move
 from gateway.domain.upstream import ProviderResolver
 from gateway.errors import GatewayError
@@ -78,6 +77,7 @@ class WorkerConfig:
 class BackgroundWorker:
     def __init__(
         self,
+        service: ResponsesService,
         store: ResponseStore,
         log: EventLog,
         providers: ProviderResolver,
@@ -85,16 +85,13 @@ class BackgroundWorker:
         *,
         queue: MessageVisibility | None = None,
         slots: TenantSlots | None = None,
-        sealer: SealerSource | None = None,
         clock: Callable[[], float] = time.time,
-        conversations: ConversationStore | None = None,
     ) -> None:
+        """``service`` is the engine the API runs too (``composition.py``); the worker resumes runs through it."""
         self._store = store
         self._log = log
         self._providers = providers
-        self._service = ResponsesService(
-            store, providers, ttl_days=config.ttl_days, sealer=sealer, conversations=conversations
-        )
+        self._service = service
         self._config = config
         self._queue = queue
         self._slots = slots if config.max_running_per_tenant > 0 else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.domain.background import BackgroundWorker, Outcome, WorkerConfig
-from gateway.logs import configure_logging, log_scope
+from gateway.logs import log_scope
 from gateway.queue.messages import deliveries
 from gateway.settings import Settings, get_settings
 
@@ -47,24 +47,17 @@ class WorkerRuntime:
 def build_worker(
     settings: Settings, *, providers: ProviderRegistry | None = None, clock: Callable[[], float] = time.time
 ) -> BackgroundWorker:
-    """Real adapters from settings, imported here rather than at module import to keep cold start lean."""
-    import boto3
-
-    from gateway.providers.registry import ProviderRegistry
-    from gateway.queue.sqs import SqsJobQueue
-    from gateway.sealing_keys import SealerLoader
-    from gateway.store.factory import build_storage
+    """The engine the API runs (``composition.py``), with what only the worker needs: its limits and slots.
+    Imported here rather than at module import to keep cold start lean."""
+    from gateway.composition import build_engine
     from gateway.store.slots import DynamoTenantSlots
 
-    configure_logging(settings)
-    storage = build_storage(settings)
-    queue = None
-    if settings.queue_url:  # to hold each delivery's message (ChangeMessageVisibility)
-        queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
+    engine = build_engine(settings, providers=providers)
     return BackgroundWorker(
-        storage.responses,
-        storage.events,
-        providers or ProviderRegistry(settings),
+        engine.responses,
+        engine.storage.responses,
+        engine.storage.events,
+        engine.providers,
         WorkerConfig(
             max_receives=settings.worker_max_receives,
             max_failures=settings.worker_max_failures,
@@ -75,11 +68,9 @@ def build_worker(
             requeue_seconds=settings.worker_requeue_seconds,
             max_running_per_tenant=settings.max_running_per_tenant,
         ),
-        queue=queue,
-        slots=DynamoTenantSlots(settings.table_name, storage.dynamodb),
-        sealer=SealerLoader(settings),
+        queue=engine.queue,  # to hold each delivery's message (ChangeMessageVisibility)
+        slots=DynamoTenantSlots(settings.table_name, engine.storage.dynamodb),
         clock=clock,
-        conversations=storage.conversations,
     )
 
 

@@ -1,0 +1,52 @@
+"""The one place real adapters are built from settings: the engine both the API and the background worker run.
+
+boto3 and the adapters are imported here, when the first request or job builds the engine, not at module import,
+so cold start stays lean and moto's mocks are in place before any client exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.domain.service import ResponsesService
+from gateway.logs import configure_logging
+from gateway.providers.registry import ProviderRegistry
+from gateway.queue.sqs import SqsJobQueue
+from gateway.sealing_keys import SealerLoader
+from gateway.settings import Settings
+from gateway.store.factory import Storage, build_storage
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    storage: Storage
+    providers: ProviderRegistry
+    sealer: SealerLoader
+    queue: SqsJobQueue | None
+    """The jobs queue: where the API enqueues background work, and what the worker holds its messages in."""
+    responses: ResponsesService
+
+
+def build_engine(settings: Settings, *, providers: ProviderRegistry | None = None) -> Engine:
+    import boto3
+
+    configure_logging(settings)
+    storage = build_storage(settings)
+    providers = providers or ProviderRegistry(settings)
+    sealer = SealerLoader(settings)
+    queue = None
+    if settings.queue_url:
+        queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
+    responses = ResponsesService(
+        storage.responses,
+        providers,
+        ttl_days=settings.ttl_days,
+        queue=queue,
+        events=storage.events,
+        poll_seconds=settings.stream_poll_seconds,
+        refuse_hosted_tools=settings.refuse_hosted_tools,
+        sealer=sealer,
+        conversations=storage.conversations,
+    )
+    return Engine(settings, storage, providers, sealer, queue, responses)

@@ -24,7 +24,7 @@ from gateway.domain.upstream import ModelRequest, ProviderEvent
 from gateway.errors import UpstreamError
 from gateway.providers.bedrock.errors import map_api_errors, map_stream_errors
 from gateway.providers.bedrock.media import MediaLoader, Resolver
-from gateway.providers.bedrock.request import build_request
+from gateway.providers.bedrock.request import ConversePlan, build_request
 from gateway.providers.bedrock.stream import StreamTranslator
 from gateway.providers.token_count import count_tokens_request
 from gateway.settings import Settings
@@ -79,11 +79,7 @@ class BedrockConverseProvider:
 
     @asynccontextmanager
     async def open(self, request: ModelRequest) -> AsyncIterator[AsyncIterator[ProviderEvent]]:
-        media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
-        try:
-            plan = await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
-        finally:
-            await media.aclose()
+        plan = await self._plan(request)
         client = self._bedrock()
         errors = partial(map_api_errors, model=request.model, region=client.meta.region_name)
         with errors():
@@ -105,6 +101,14 @@ class BedrockConverseProvider:
             await events.aclose()
             stream.close()  # a read blocked in its thread fails and ends
 
+    async def _plan(self, request: ModelRequest) -> ConversePlan:
+        """The Converse request for ``request`` (image URLs fetched as bytes on the way)."""
+        media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
+        try:
+            return await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
+        finally:
+            await media.aclose()
+
     async def aclose(self) -> None:
         if self._owns_client and self._client is not None:
             self._client.close()
@@ -112,11 +116,7 @@ class BedrockConverseProvider:
 
     async def count_input_tokens(self, request: ModelRequest) -> int:
         """Bedrock's own count (``CountTokens``) of the Converse request ``open`` would send."""
-        media = MediaLoader(self._settings, transport=self._fetch_transport, resolver=self._resolver)
-        try:
-            plan = await build_request(request, media, drop_unsupported=self._settings.drop_unsupported_params)
-        finally:
-            await media.aclose()
+        plan = await self._plan(request)
         client = self._bedrock()
         with map_api_errors(model=request.model, region=client.meta.region_name):
             counted = await anyio.to_thread.run_sync(partial(client.count_tokens, **count_tokens_request(plan.body)))

@@ -8,6 +8,8 @@ class GatewayError(Exception):
 
     status_code = 400
     error_type = "invalid_request_error"
+    retryable: bool | None = None
+    """False sends ``x-should-retry: false``: the OpenAI SDKs otherwise retry every 5xx twice."""
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -51,6 +53,12 @@ class UpstreamError(GatewayError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="server_error")
+
+
+class UpstreamCredentialsError(UpstreamError):
+    """The upstream refused the gateway's own credentials: the operator's setting to fix, and a retry will not."""
+
+    retryable = False
 
 
 class ContextLengthExceededError(InvalidRequestError):

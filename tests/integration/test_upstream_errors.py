@@ -37,6 +37,7 @@ def test_upstream_credentials_refused(client: TestClient, upstream: FakeUpstream
     error = reply.json()["error"]
     assert "refused the gateway's credentials" in error["message"] and "OPENAI_API_KEY" in error["message"]
     assert "sk-up" not in error["message"]
+    assert reply.headers["x-should-retry"] == "false"  # the SDKs would otherwise retry a 502 twice, in vain
 
 
 def test_upstream_5xx_is_a_502_and_stored_failed(client: TestClient, upstream: FakeUpstream) -> None:

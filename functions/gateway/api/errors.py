@@ -30,6 +30,8 @@ def install(app: FastAPI) -> None:
             response.headers["retry-after"] = exc.retry_after
         elif isinstance(exc, RateLimitError):
             response.headers["retry-after"] = "1"
+        if exc.retryable is False:
+            response.headers["x-should-retry"] = "false"
         return response
 
     @app.exception_handler(StarletteHTTPException)

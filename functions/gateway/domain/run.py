@@ -135,7 +135,8 @@ class Run:
         assert self._live is not None
         final = self._live.response
         if final.status == "failed" and final.error is not None:
-            raise UpstreamError(final.error.message)
+            # The upstream's own error when it failed at open (a refused credential keeps its kind), else a 502.
+            raise self._open_error or UpstreamError(final.error.message)
         return public_view(final, disclosure=self.disclosure)
 
     def _builder(self) -> ResponseBuilder:

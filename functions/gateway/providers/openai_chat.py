@@ -20,7 +20,13 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 from pydantic_core import from_json, to_json
 
 from gateway.domain.upstream import Finish, FinishReason, ModelRequest, ProviderEvent
-from gateway.errors import ContextLengthExceededError, InvalidRequestError, RateLimitError, UpstreamError
+from gateway.errors import (
+    ContextLengthExceededError,
+    InvalidRequestError,
+    RateLimitError,
+    UpstreamCredentialsError,
+    UpstreamError,
+)
 from gateway.providers.context_limits import is_context_too_long
 from gateway.providers.openai_chat_request import chat_body
 from gateway.providers.openai_chat_stream import chunk_events
@@ -166,7 +172,7 @@ class OpenAIChatProvider:
             # The upstream's message names the gateway's key (masked or not): the operator's business, not the
             # caller's. A 502: the caller's request was fine, the gateway is misconfigured.
             logger.warning("upstream %s refused the gateway's credentials (%d): %s", self.name, status, message)
-            return UpstreamError(
+            return UpstreamCredentialsError(
                 f"Upstream '{self.name}' refused the gateway's credentials ({status}). "
                 f"The gateway's operator should check {self._credentials_hint}."
             )

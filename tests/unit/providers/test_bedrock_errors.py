@@ -13,6 +13,7 @@ from gateway.errors import (
     GatewayError,
     InvalidRequestError,
     RateLimitError,
+    UpstreamCredentialsError,
     UpstreamError,
 )
 from gateway.providers.bedrock.provider import BedrockConverseProvider
@@ -110,11 +111,13 @@ async def test_other_service_errors_are_a_502(status: int, code: str) -> None:
 
 
 @pytest.mark.parametrize("code", ["UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"])
-async def test_refused_gateway_credentials_are_a_400_not_worth_retrying(code: str) -> None:
+async def test_refused_gateway_credentials_are_a_502_not_worth_retrying(code: str) -> None:
     error = await open_error(error_reply(403, code, "The security token included in the request is invalid."))
 
-    assert type(error) is InvalidRequestError
+    # the gateway is misconfigured, not the caller's request: a 502 that tells SDKs not to retry, and the setting
+    assert isinstance(error, UpstreamCredentialsError) and error.status_code == 502 and error.retryable is False
     assert "refused the gateway's credentials" in error.message and code in error.message
+    assert "AWS credentials" in error.message and "security token" not in error.message
 
 
 async def test_a_model_not_ready_yet_is_a_429_so_clients_retry() -> None:

@@ -32,6 +32,7 @@ from gateway.errors import (
     GatewayError,
     InvalidRequestError,
     RateLimitError,
+    UpstreamCredentialsError,
     UpstreamError,
 )
 from gateway.providers.context_limits import is_context_too_long
@@ -113,7 +114,11 @@ def translate_client_error(exc: ClientError, *, model: str, region: str) -> Gate
             code="model_not_found",
         )
     if code in _CREDENTIALS:
-        return InvalidRequestError(f"Upstream 'bedrock' refused the gateway's credentials ({code}): {message}")
+        logger.warning("Bedrock refused the gateway's credentials (%s): %s", code, message)
+        return UpstreamCredentialsError(
+            f"Upstream 'bedrock' refused the gateway's credentials ({code}). The gateway's operator should check "
+            "its AWS credentials: the function's IAM role, or AWS_PROFILE / AWS_ACCESS_KEY_ID where it runs."
+        )
     return UpstreamError(f"Bedrock failed ({code or status}): {message}")
 
 

@@ -1,7 +1,8 @@
 """The one place real adapters are built from settings: the engine both the API and the background worker run.
 
 boto3 and the adapters are imported here, when the first request or job builds the engine, not at module import,
-so cold start stays lean and moto's mocks are in place before any client exists.
+so cold start stays lean and moto's mocks are in place before any client exists. The engine gets the storage
+adapters through ``store/threaded.py``: their blocking calls run on worker threads, never on the event loop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gateway.queue.sqs import SqsJobQueue
 from gateway.sealing_keys import SealerLoader
 from gateway.settings import Settings
 from gateway.store.factory import Storage, build_storage
+from gateway.store.threaded import ThreadedConversationStore, ThreadedEventLog, ThreadedResponseStore
 
 
 @dataclass
@@ -39,14 +41,14 @@ def build_engine(settings: Settings, *, providers: ProviderRegistry | None = Non
     if settings.queue_url:
         queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
     responses = ResponsesService(
-        storage.responses,
+        ThreadedResponseStore(storage.responses),
         providers,
         ttl_days=settings.ttl_days,
         queue=queue,
-        events=storage.events,
+        events=ThreadedEventLog(storage.events),
         poll_seconds=settings.stream_poll_seconds,
         refuse_hosted_tools=settings.refuse_hosted_tools,
         sealer=sealer,
-        conversations=storage.conversations,
+        conversations=ThreadedConversationStore(storage.conversations),
     )
     return Engine(settings, storage, providers, sealer, queue, responses)

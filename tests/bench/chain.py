@@ -109,6 +109,7 @@ async def _context_load(aws_endpoint: str, depths: list[int], repeats: int, toke
     import boto3
 
     from gateway.domain.service import ResponsesService
+    from gateway.store.threaded import ThreadedResponseStore
 
     client = boto3.client(
         "dynamodb",
@@ -119,7 +120,7 @@ async def _context_load(aws_endpoint: str, depths: list[int], repeats: int, toke
     )
     store = DynamoResponseStore(TABLE, client)
     settings = Settings(table_name=TABLE, openai_base_url="http://127.0.0.1:9/v1", openai_api_key=UPSTREAM_KEY)
-    service = ResponsesService(store, ProviderRegistry(settings), ttl_days=1)
+    service = ResponsesService(ThreadedResponseStore(store), ProviderRegistry(settings), ttl_days=1)
     counter = Counter(client)
     results = []
     await service.prepare(TENANT, ResponseCreateParams.model_validate({"model": MODEL, "input": PROMPT}))  # warm

@@ -47,6 +47,7 @@ async def _conversation_load(aws_endpoint: str, depths: list[int], repeats: int,
 
     from gateway.domain.service import ResponsesService
     from gateway.store.dynamodb import DynamoResponseStore
+    from gateway.store.threaded import ThreadedConversationStore, ThreadedResponseStore
 
     client = boto3.client(
         "dynamodb",
@@ -58,7 +59,10 @@ async def _conversation_load(aws_endpoint: str, depths: list[int], repeats: int,
     conversations = DynamoConversationStore(TABLE, client)
     settings = Settings(table_name=TABLE, openai_base_url="http://127.0.0.1:9/v1", openai_api_key=UPSTREAM_KEY)
     service = ResponsesService(
-        DynamoResponseStore(TABLE, client), ProviderRegistry(settings), ttl_days=1, conversations=conversations
+        ThreadedResponseStore(DynamoResponseStore(TABLE, client)),
+        ProviderRegistry(settings),
+        ttl_days=1,
+        conversations=ThreadedConversationStore(conversations),
     )
     counter = Counter(client)
     results = []

@@ -26,7 +26,7 @@ def test_context_of_a_turn_50_deep_costs_a_constant_number_of_requests(
     for turn in range(50):
         body = {"model": "m", "input": f"turn {turn}", "previous_response_id": tip}
         tip = client.post("/v1/responses", json=body).json()["id"]
-    dynamodb: BaseClient = client.app.state.services.responses._store._client  # type: ignore[attr-defined]
+    dynamodb: BaseClient = client.app.state.services.responses._store.blocking._client  # type: ignore[attr-defined]
     calls: Counter[str] = Counter()
     dynamodb.meta.events.register("before-call.dynamodb", count_calls(calls))
 

@@ -16,6 +16,7 @@ from gateway.logs import bind
 from gateway.providers.registry import ProviderRegistry
 from gateway.settings import Settings, get_settings
 from gateway.store.keys import DynamoKeyStore
+from gateway.store.threaded import ThreadedConversationStore
 
 
 @dataclass
@@ -33,7 +34,9 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     return Services(
         settings=engine.settings,
         responses=engine.responses,
-        conversations=ConversationsService(engine.storage.conversations, sealer=engine.sealer),
+        conversations=ConversationsService(
+            ThreadedConversationStore(engine.storage.conversations), sealer=engine.sealer
+        ),
         authenticator=Authenticator(
             engine.settings, DynamoKeyStore(engine.settings.table_name, engine.storage.dynamodb)
         ),

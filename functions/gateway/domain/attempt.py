@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.domain.ports import EventLog, Guard, ResponseStore, StoredResponse
-from gateway.domain.run import Run, io
+from gateway.domain.run import Run
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.responses import Response
 
@@ -86,7 +86,7 @@ class Attempt:
                 self.record, status=final.status, response_json=final.model_dump_json(), heartbeat_at=self._clock()
             )
             events = terminal if self.record.stream else ()
-            if not await io(self._store.settle, record, self.guard, events):
+            if not await self._store.settle(record, self.guard, events):
                 raise SupersededError(self.record.id)
 
     async def _consume(self, run: Run) -> None:
@@ -106,8 +106,7 @@ class Attempt:
             await self._write_pending()
             partial = self._snapshot_json() if self._changed else None
             self._last_beat = now
-            alive = await io(
-                self._store.heartbeat,
+            alive = await self._store.heartbeat(
                 self.record.tenant,
                 self.record.id,
                 self.record.attempt,
@@ -128,4 +127,4 @@ class Attempt:
         events, self._pending = self._pending, []
         if events and self.record.stream:
             record = self.record
-            await io(self._log.append, record.tenant, record.id, record.attempt, events, record.expires_at)
+            await self._log.append(record.tenant, record.id, record.attempt, events, record.expires_at)

@@ -41,7 +41,6 @@ from gateway.domain.ports import (
     StoredResponse,
 )
 from gateway.domain.retry import RetryLater, ThrottleAware
-from gateway.domain.run import io
 from gateway.domain.service import ResponsesService
 from gateway.domain.status import TERMINAL, can_move
 from gateway.domain.upstream import ProviderResolver
@@ -103,7 +102,7 @@ class BackgroundWorker:
     async def process(self, job: BackgroundJob, receive_count: int, receipt_handle: str | None = None) -> Outcome:
         config = self._config
         message = Message(self._queue, receipt_handle)
-        record = await io(self._store.get, job.tenant, job.response_id)
+        record = await self._store.get(job.tenant, job.response_id)
         if record is None or not record.background or record.status in TERMINAL:
             return Outcome.DONE
         now = self._clock()
@@ -138,8 +137,8 @@ class BackgroundWorker:
                 return Outcome.RETRY
         keepalive = Keepalive(message, self._slots, slot, lease_seconds=config.lease_seconds)
         in_progress = queued_shell(record.response).model_copy(update={"status": "in_progress"})
-        claimed = await io(
-            self._store.claim, record, guard, now=now, response_json=in_progress.model_dump_json(), failures=failures
+        claimed = await self._store.claim(
+            record, guard, now=now, response_json=in_progress.model_dump_json(), failures=failures
         )
         if claimed is None:  # another delivery, or a cancel, got there first: look again once a takeover could be due
             await keepalive.release()
@@ -155,7 +154,7 @@ class BackgroundWorker:
         holder = f"{record.id}#{record.attempt + 1}"
         limit = self._config.max_running_per_tenant
         until = now + hold_seconds(self._config.lease_seconds)
-        index = await io(slots.acquire, record.tenant, holder, limit=limit, now=now, until=until)
+        index = await slots.acquire(record.tenant, holder, limit=limit, now=now, until=until)
         return None if index is None else Slot(record.tenant, index, holder)
 
     async def _attempt(self, claimed: StoredResponse, keepalive: Keepalive, message: Message, receives: int) -> Outcome:
@@ -175,7 +174,7 @@ class BackgroundWorker:
             await self._run(attempt)
         except RetryLater as wait:
             logger.info("background response %s: the upstream asked to wait %.0f s", claimed.id, wait.seconds)
-            await io(self._store.release, claimed.tenant, claimed.id, claimed.attempt, failed=False)
+            await self._store.release(claimed.tenant, claimed.id, claimed.attempt, failed=False)
             await message.hide(wait.seconds)
             return Outcome.RETRY
         except Exception:
@@ -184,7 +183,7 @@ class BackgroundWorker:
             if failures >= config.max_failures or receives >= config.max_receives - 1:
                 await self._give_up(claimed, attempt.guard, f"its worker failed {_times(failures)}")
                 return Outcome.DONE
-            await io(self._store.release, claimed.tenant, claimed.id, claimed.attempt, failed=True)
+            await self._store.release(claimed.tenant, claimed.id, claimed.attempt, failed=True)
             await message.hide(config.requeue_seconds)
             return Outcome.RETRY
         return Outcome.DONE
@@ -210,7 +209,7 @@ class BackgroundWorker:
         final = close_partial(record.response, "failed", ResponseError(code=code, message=message))
         events: list[StreamEvent] = []
         if record.stream:
-            next_seq = await io(self._log.last_sequence, record.tenant, record.id, record.attempt) + 1
+            next_seq = await self._log.last_sequence(record.tenant, record.id, record.attempt) + 1
             opening = ResponseBuilder(queued_shell(record.response), record.thread).start()
             events = [event for event in opening if event.sequence_number >= next_seq]
             events.append(
@@ -221,7 +220,7 @@ class BackgroundWorker:
                 )
             )
         failed = dataclasses.replace(record, status="failed", response_json=final.model_dump_json())
-        return await io(self._store.settle, failed, guard, events)
+        return await self._store.settle(failed, guard, events)
 
 
 def _times(count: int) -> str:

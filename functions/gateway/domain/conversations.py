@@ -20,7 +20,7 @@ from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_se
 from gateway.domain.ids import new_id, new_thread, now, thread_of
 from gateway.domain.paging import page
 from gateway.domain.ports import ConversationStore, StoredConversation
-from gateway.domain.run import REVEAL_REASONING, io
+from gateway.domain.run import REVEAL_REASONING
 from gateway.domain.sealing import Sealer
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.conversations import Conversation
@@ -48,7 +48,7 @@ def not_found(conversation: str) -> NotFoundError:
 
 async def history_of(store: ConversationStore | None, tenant: str, conversation: str) -> list[ContextItem]:
     """The conversation's items, the context of a response created with it (one Query whatever its length)."""
-    loaded = await io(store.load, tenant, conversation) if store is not None and thread_of(conversation) else None
+    loaded = await store.load(tenant, conversation) if store is not None and thread_of(conversation) else None
     if loaded is None:
         raise NotFoundError(f"Conversation with id '{conversation}' not found.", param="conversation")
     return loaded[1]
@@ -62,7 +62,7 @@ def appender(
     async def append(final: Response) -> None:
         if final.status not in APPENDS:
             return
-        if not await io(store.append, tenant, conversation, [*input_items, *final.output]):
+        if not await store.append(tenant, conversation, [*input_items, *final.output]):
             # Deleted while the response ran: the response stands, the conversation stays deleted.
             logger.info("conversation %s was deleted before response %s settled", conversation, final.id)
 
@@ -77,20 +77,20 @@ class ConversationsService:
     async def create(self, tenant: str, items: Sequence[InputItem], metadata: dict[str, str]) -> Conversation:
         thread = new_thread()
         record = StoredConversation(tenant, new_id("conv", thread), now(), metadata)
-        await io(self._store.create, record, await self._normalize(tenant, items, thread))
+        await self._store.create(record, await self._normalize(tenant, items, thread))
         return _public(record)
 
     async def retrieve(self, tenant: str, conversation: str) -> Conversation:
         return _public(await self._meta(tenant, conversation))
 
     async def update(self, tenant: str, conversation: str, metadata: dict[str, str]) -> Conversation:
-        record = await io(self._store.update, tenant, conversation, metadata) if thread_of(conversation) else None
+        record = await self._store.update(tenant, conversation, metadata) if thread_of(conversation) else None
         if record is None:
             raise not_found(conversation)
         return _public(record)
 
     async def delete(self, tenant: str, conversation: str) -> None:
-        if thread_of(conversation) is None or not await io(self._store.delete, tenant, conversation):
+        if thread_of(conversation) is None or not await self._store.delete(tenant, conversation):
             raise not_found(conversation)
 
     async def add_items(
@@ -100,7 +100,7 @@ class ConversationsService:
         if thread is None:
             raise not_found(conversation)
         added = await self._normalize(tenant, items, thread)
-        if not await io(self._store.append, tenant, conversation, added):
+        if not await self._store.append(tenant, conversation, added):
             raise not_found(conversation)
         disclosure = await self._disclosure(tenant, include)
         return page(
@@ -121,7 +121,7 @@ class ConversationsService:
         after: str | None,
         include: Sequence[str],
     ) -> ItemList:
-        loaded = await io(self._store.load, tenant, conversation) if thread_of(conversation) else None
+        loaded = await self._store.load(tenant, conversation) if thread_of(conversation) else None
         if loaded is None:
             raise not_found(conversation)
         disclosure = await self._disclosure(tenant, include)
@@ -131,7 +131,7 @@ class ConversationsService:
         return page(items, limit=limit, order=order, after=after, before=None)
 
     async def get_item(self, tenant: str, conversation: str, item_id: str, include: Sequence[str]) -> ContextItem:
-        found = await io(self._store.find, tenant, conversation, item_id) if thread_of(conversation) else None
+        found = await self._store.find(tenant, conversation, item_id) if thread_of(conversation) else None
         if found is None:
             raise not_found(conversation)
         if found[1] is None:
@@ -140,12 +140,12 @@ class ConversationsService:
 
     async def delete_item(self, tenant: str, conversation: str, item_id: str) -> Conversation:
         record = await self._meta(tenant, conversation)
-        if not await io(self._store.delete_item, tenant, conversation, item_id):
+        if not await self._store.delete_item(tenant, conversation, item_id):
             raise NotFoundError(f"Item with id '{item_id}' not found.")
         return _public(record)
 
     async def _meta(self, tenant: str, conversation: str) -> StoredConversation:
-        record = await io(self._store.get, tenant, conversation) if thread_of(conversation) else None
+        record = await self._store.get(tenant, conversation) if thread_of(conversation) else None
         if record is None:
             raise not_found(conversation)
         return record

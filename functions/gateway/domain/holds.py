@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.domain.ports import MessageVisibility
-from gateway.domain.run import io
 
 logger = logging.getLogger("gateway.worker")
 
@@ -26,11 +25,11 @@ logger = logging.getLogger("gateway.worker")
 class TenantSlots(Protocol):
     """At most ``limit`` running jobs per tenant, each holding a leased slot."""
 
-    def acquire(self, tenant: str, holder: str, *, limit: int, now: float, until: float) -> int | None: ...
+    async def acquire(self, tenant: str, holder: str, *, limit: int, now: float, until: float) -> int | None: ...
 
-    def renew(self, tenant: str, slot: int, holder: str, *, until: float) -> bool: ...
+    async def renew(self, tenant: str, slot: int, holder: str, *, until: float) -> bool: ...
 
-    def release(self, tenant: str, slot: int, holder: str) -> None: ...
+    async def release(self, tenant: str, slot: int, holder: str) -> None: ...
 
 
 def hold_seconds(lease_seconds: float) -> float:
@@ -53,7 +52,7 @@ class Message:
         if self.queue is None or not self.receipt_handle:
             return
         try:
-            await io(self.queue.change_visibility, self.receipt_handle, max(0, math.ceil(seconds)))
+            await self.queue.change_visibility(self.receipt_handle, max(0, math.ceil(seconds)))
         except Exception:
             logger.warning("could not change the visibility of a job's message", exc_info=True)
 
@@ -90,11 +89,11 @@ class Keepalive:
         await self._message.hide(self.hold_seconds)
         if self._slots is not None and self._slot is not None:
             slot = self._slot
-            if not await io(self._slots.renew, slot.tenant, slot.index, slot.holder, until=now + self.hold_seconds):
+            if not await self._slots.renew(slot.tenant, slot.index, slot.holder, until=now + self.hold_seconds):
                 logger.warning("slot %d of tenant %s was taken over while its run went on", slot.index, slot.tenant)
 
     async def release(self) -> None:
         """Free the slot (the message is the caller's to hide or leave to be deleted)."""
         if self._slots is not None and self._slot is not None:
             slot, self._slot = self._slot, None
-            await io(self._slots.release, slot.tenant, slot.index, slot.holder)
+            await self._slots.release(slot.tenant, slot.index, slot.holder)

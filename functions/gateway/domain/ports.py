@@ -84,44 +84,46 @@ class Guard:
 class ResponseStore(Protocol):
     """Responses by tenant and id. Every method is scoped to one tenant; other tenants' data is invisible."""
 
-    def put(self, record: StoredResponse) -> None:
+    async def put(self, record: StoredResponse) -> None:
         """Write a new response; an existing id is never overwritten."""
         ...
 
-    def get(self, tenant: str, response_id: str) -> StoredResponse | None:
+    async def get(self, tenant: str, response_id: str) -> StoredResponse | None:
         """The response, or None when unknown, deleted or expired."""
         ...
 
-    def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
+    async def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
         """The response and its ancestors, oldest first, in O(1) round trips; empty when not found."""
         ...
 
-    def find_items(self, tenant: str, item_ids: Sequence[str]) -> dict[str, ContextItem]:
+    async def find_items(self, tenant: str, item_ids: Sequence[str]) -> dict[str, ContextItem]:
         """Stored input or output items by id (for ``item_reference``); unknown ids are left out."""
         ...
 
-    def delete(self, tenant: str, response_id: str) -> None:
+    async def delete(self, tenant: str, response_id: str) -> None:
         """Delete (and its stream events); ``NotFoundError`` if absent, ``InvalidRequestError`` if in flight."""
         ...
 
-    def claim(
+    async def claim(
         self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
     ) -> StoredResponse | None:
         """Make ``record`` ``in_progress`` under a new attempt (with ``failures`` failed runs before it) if ``guard``
         holds; None when another writer won."""
         ...
 
-    def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
+    async def heartbeat(
+        self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None
+    ) -> bool:
         """Prove ``attempt`` alive (and store its partial output); False once it no longer owns an in-progress
         response: cancelled, or taken over."""
         ...
 
-    def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
+    async def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
         """Give up ownership at once (heartbeat 0) so the next delivery takes the job over without waiting;
         ``failed`` counts the run as a failure (it raised) rather than one that waits to be retried."""
         ...
 
-    def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
+    async def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
         """Replace the record (a new status) and append ``events`` to its attempt, atomically, if ``guard``
         holds; False when it did not (another terminal write won)."""
         ...
@@ -140,32 +142,34 @@ class StoredConversation:
 class ConversationStore(Protocol):
     """Conversations and their items by tenant and id, oldest item first; no expiry (see store/conversations.py)."""
 
-    def create(self, record: StoredConversation, items: Sequence[ContextItem]) -> None: ...
+    async def create(self, record: StoredConversation, items: Sequence[ContextItem]) -> None: ...
 
-    def get(self, tenant: str, conversation_id: str) -> StoredConversation | None: ...
+    async def get(self, tenant: str, conversation_id: str) -> StoredConversation | None: ...
 
-    def load(self, tenant: str, conversation_id: str) -> tuple[StoredConversation, list[ContextItem]] | None:
+    async def load(self, tenant: str, conversation_id: str) -> tuple[StoredConversation, list[ContextItem]] | None:
         """The conversation and every item, oldest first, in one Query (paginated only past 1 MB)."""
         ...
 
-    def find(
+    async def find(
         self, tenant: str, conversation_id: str, item_id: str
     ) -> tuple[StoredConversation, ContextItem | None] | None:
         """The conversation and one of its items (None when it has no such item); None when no conversation."""
         ...
 
-    def update(self, tenant: str, conversation_id: str, metadata: dict[str, str]) -> StoredConversation | None: ...
+    async def update(
+        self, tenant: str, conversation_id: str, metadata: dict[str, str]
+    ) -> StoredConversation | None: ...
 
-    def append(self, tenant: str, conversation_id: str, items: Sequence[ContextItem]) -> bool:
+    async def append(self, tenant: str, conversation_id: str, items: Sequence[ContextItem]) -> bool:
         """Add ``items`` at the end, in order, atomically against other appends and a delete; False (nothing
         written) when the conversation does not exist (or was deleted meanwhile)."""
         ...
 
-    def delete(self, tenant: str, conversation_id: str) -> bool:
+    async def delete(self, tenant: str, conversation_id: str) -> bool:
         """Delete the conversation and all its items; False when it did not exist."""
         ...
 
-    def delete_item(self, tenant: str, conversation_id: str, item_id: str) -> bool:
+    async def delete_item(self, tenant: str, conversation_id: str, item_id: str) -> bool:
         """False when the conversation has no such item."""
         ...
 
@@ -173,15 +177,15 @@ class ConversationStore(Protocol):
 class EventLog(Protocol):
     """The stream events of background responses, per attempt, in sequence order."""
 
-    def append(
+    async def append(
         self, tenant: str, response_id: str, attempt: int, events: Sequence[StreamEvent], expires_at: int
     ) -> None: ...
 
-    def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
+    async def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
         """Events of ``attempt`` with ``sequence_number > after``, in order."""
         ...
 
-    def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
+    async def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
         """The highest stored sequence number of ``attempt``; -1 when it has none."""
         ...
 
@@ -202,13 +206,13 @@ class BackgroundJob(BaseModel):
 
 
 class JobQueue(Protocol):
-    def enqueue(self, job: BackgroundJob) -> None:
+    async def enqueue(self, job: BackgroundJob) -> None:
         """Hand ``job`` to the workers; raises if the queue did not accept it."""
         ...
 
 
 class MessageVisibility(Protocol):
-    def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+    async def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
         """Hide the received message for ``seconds`` from now (0: visible at once); False when the queue no longer
         takes this handle (the message was received again since, or deleted)."""
         ...

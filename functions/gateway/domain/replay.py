@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from gateway.domain.ports import EventLog, ResponseStore, StoredResponse
-from gateway.domain.run import io
 from gateway.domain.status import TERMINAL
 from gateway.schemas.events import ErrorEvent, StreamEvent
 
@@ -35,7 +34,7 @@ async def follow(
     last = after
     wait = poll_seconds
     while True:
-        batch = await io(log.read, tenant, response_id, attempt, last)
+        batch = await log.read(tenant, response_id, attempt, last)
         for event in batch:
             yield event
             last = event.sequence_number
@@ -44,7 +43,7 @@ async def follow(
         if batch:
             wait = poll_seconds
             continue
-        current = await io(store.get, tenant, response_id)
+        current = await store.get(tenant, response_id)
         if current is None:  # deleted (once settled) or expired under us
             return
         if current.attempt != attempt:
@@ -55,7 +54,7 @@ async def follow(
             continue
         if current.status in TERMINAL:
             # The terminal event is written with the terminal status, so one more read sees it if it exists.
-            for event in await io(log.read, tenant, response_id, attempt, last):
+            for event in await log.read(tenant, response_id, attempt, last):
                 yield event
                 if event.type in TERMINAL_EVENTS:
                     return

@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
-
-import anyio.to_thread
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
@@ -28,17 +25,10 @@ from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
 from gateway.schemas.tool_items import ContextItem
 
-P = ParamSpec("P")
-T = TypeVar("T")
 REVEAL_REASONING = "reasoning.encrypted_content"
 
 Settle = Callable[[Response, Sequence[StreamEvent]], Awaitable[None]]
 """Store the final response; receives the terminal events too (not yet sent) so they can be written with it."""
-
-
-async def io(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Blocking adapter calls (boto3) run on a worker thread so the event loop keeps streaming."""
-    return await anyio.to_thread.run_sync(lambda: call(*args, **kwargs))
 
 
 @dataclass
@@ -187,4 +177,4 @@ class Run:
             stream=self.params.stream,
             client_metadata=self.params.client_metadata,
         )
-        await io(self.store.put, record)
+        await self.store.put(record)

@@ -28,7 +28,7 @@ from gateway.domain.ports import (
     dump_items,
 )
 from gateway.domain.replay import follow
-from gateway.domain.run import REVEAL_REASONING, Run, Settle, io
+from gateway.domain.run import REVEAL_REASONING, Run, Settle
 from gateway.domain.sealing import Sealer
 from gateway.domain.status import IN_FLIGHT, can_move
 from gateway.domain.tools import build_toolset
@@ -172,18 +172,18 @@ class ResponsesService:
             request_json=params.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"}),
             client_metadata=params.client_metadata,
         )
-        await io(self._store.put, record)
+        await self._store.put(record)
         if params.stream:
             # Attempt 0 holds what every attempt starts with, so a replay has something to show at once.
             opening = ResponseBuilder(shell, run.thread, disclosure=run.disclosure).start()
-            await io(self._events.append, run.tenant, shell.id, 0, opening, record.expires_at)
+            await self._events.append(run.tenant, shell.id, 0, opening, record.expires_at)
         try:
-            await io(self._queue.enqueue, BackgroundJob(tenant=run.tenant, response_id=shell.id))
+            await self._queue.enqueue(BackgroundJob(tenant=run.tenant, response_id=shell.id))
         except Exception:
             # Without its job the response would stay queued forever: fail it, then report the fault (500).
             error = ResponseError(code="server_error", message="The background job could not be queued.")
             failed = close_partial(shell, "failed", error)
-            await io(self._store.settle, _rewrite(record, failed), Guard(frozenset({"queued"})))
+            await self._store.settle(_rewrite(record, failed), Guard(frozenset({"queued"})))
             raise
         return public_view(shell, disclosure=run.disclosure)
 
@@ -241,12 +241,12 @@ class ResponsesService:
                 raise InvalidRequestError(f"Cannot cancel a {record.status} response.")
             cancelled = _rewrite(record, close_partial(_live(record), "cancelled"))
             # Guarded on the status just read: if the worker settles first, re-read and answer for that.
-            if await io(self._store.settle, cancelled, Guard(frozenset({record.status}))):
+            if await self._store.settle(cancelled, Guard(frozenset({record.status}))):
                 return public_view(cancelled.response, reveal=False)
             record = await self._record(tenant, response_id)
 
     async def delete(self, tenant: str, response_id: str) -> None:
-        await io(self._store.delete, tenant, response_id)
+        await self._store.delete(tenant, response_id)
 
     async def input_items(
         self,
@@ -265,7 +265,7 @@ class ResponsesService:
         return page(items, limit=limit, order=order, after=after, before=before)
 
     async def _record(self, tenant: str, response_id: str) -> StoredResponse:
-        record = await io(self._store.get, tenant, response_id)
+        record = await self._store.get(tenant, response_id)
         if record is None:
             raise NotFoundError(f"Response with id '{response_id}' not found.")
         return record
@@ -273,7 +273,7 @@ class ResponsesService:
     async def _lineage(self, tenant: str, previous_id: str | None) -> list[StoredResponse]:
         if previous_id is None:
             return []
-        lineage = await io(self._store.chain, tenant, previous_id)
+        lineage = await self._store.chain(tenant, previous_id)
         if not lineage or lineage[-1].id != previous_id:
             raise InvalidRequestError(
                 f"Previous response with id '{previous_id}' not found.",
@@ -293,7 +293,7 @@ class ResponsesService:
         known = {item.id: item for item in history if item.id in ids}
         missing = [item_id for item_id in ids if item_id not in known]
         if missing:
-            known.update(await io(self._store.find_items, tenant, missing))
+            known.update(await self._store.find_items(tenant, missing))
         return {key: value for key, value in known.items() if key is not None}
 
 

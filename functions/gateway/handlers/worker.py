@@ -51,12 +51,13 @@ def build_worker(
     Imported here rather than at module import to keep cold start lean."""
     from gateway.composition import build_engine
     from gateway.store.slots import DynamoTenantSlots
+    from gateway.store.threaded import ThreadedEventLog, ThreadedResponseStore, ThreadedTenantSlots
 
     engine = build_engine(settings, providers=providers)
     return BackgroundWorker(
         engine.responses,
-        engine.storage.responses,
-        engine.storage.events,
+        ThreadedResponseStore(engine.storage.responses),
+        ThreadedEventLog(engine.storage.events),
         engine.providers,
         WorkerConfig(
             max_receives=settings.worker_max_receives,
@@ -69,7 +70,7 @@ def build_worker(
             max_running_per_tenant=settings.max_running_per_tenant,
         ),
         queue=engine.queue,  # to hold each delivery's message (ChangeMessageVisibility)
-        slots=DynamoTenantSlots(settings.table_name, engine.storage.dynamodb),
+        slots=ThreadedTenantSlots(DynamoTenantSlots(settings.table_name, engine.storage.dynamodb)),
         clock=clock,
     )
 

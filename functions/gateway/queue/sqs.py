@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,10 +31,13 @@ class SqsJobQueue:
         self._queue_url = queue_url
         self._client = client
 
-    def enqueue(self, job: BackgroundJob) -> None:
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=job.body())
+    async def enqueue(self, job: BackgroundJob) -> None:
+        await asyncio.to_thread(self._client.send_message, QueueUrl=self._queue_url, MessageBody=job.body())
 
-    def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+    async def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+        return await asyncio.to_thread(self._change_visibility, receipt_handle, seconds)
+
+    def _change_visibility(self, receipt_handle: str, seconds: int) -> bool:
         try:
             self._client.change_message_visibility(
                 QueueUrl=self._queue_url,

@@ -31,15 +31,20 @@ class FakeLog(EventLog):
     def __init__(self) -> None:
         self.events: dict[tuple[str, str, int], list[StreamEvent]] = {}
 
-    def append(
+    def add(
         self, tenant: str, response_id: str, attempt: int, events: Sequence[StreamEvent], expires_at: int = 0
     ) -> None:
         self.events.setdefault((tenant, response_id, attempt), []).extend(events)
 
-    def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
+    async def append(
+        self, tenant: str, response_id: str, attempt: int, events: Sequence[StreamEvent], expires_at: int = 0
+    ) -> None:
+        self.add(tenant, response_id, attempt, events, expires_at)
+
+    async def read(self, tenant: str, response_id: str, attempt: int, after: int) -> list[StreamEvent]:
         return [e for e in self.events.get((tenant, response_id, attempt), []) if e.sequence_number > after]
 
-    def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
+    async def last_sequence(self, tenant: str, response_id: str, attempt: int) -> int:
         return max((e.sequence_number for e in self.events.get((tenant, response_id, attempt), [])), default=-1)
 
 
@@ -51,7 +56,7 @@ class FakeStore(ResponseStore):
         self.script = list(script)
         self.gets = 0
 
-    def get(self, tenant: str, response_id: str) -> StoredResponse | None:
+    async def get(self, tenant: str, response_id: str) -> StoredResponse | None:
         self.gets += 1
         if self.script:
             self.script.pop(0)()
@@ -60,28 +65,35 @@ class FakeStore(ResponseStore):
     def update(self, **changes: object) -> None:
         self.records[(TENANT, ID)] = replace(self.records[(TENANT, ID)], **changes)  # type: ignore[arg-type]
 
-    def put(self, record: StoredResponse) -> None:
+    async def put(self, record: StoredResponse) -> None:
         self.records[(record.tenant, record.id)] = record
 
-    def delete(self, tenant: str, response_id: str) -> None:
+    def remove(self, tenant: str, response_id: str) -> None:
         del self.records[(tenant, response_id)]
 
-    def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
+    async def delete(self, tenant: str, response_id: str) -> None:
+        self.remove(tenant, response_id)
+
+    async def chain(self, tenant: str, response_id: str) -> list[StoredResponse]:
         raise NotImplementedError
 
-    def find_items(self, tenant: str, item_ids: Sequence[str]) -> dict[str, ContextItem]:
+    async def find_items(self, tenant: str, item_ids: Sequence[str]) -> dict[str, ContextItem]:
         raise NotImplementedError
 
-    def claim(self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0) -> None:
+    async def claim(
+        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+    ) -> None:
         raise NotImplementedError
 
-    def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
+    async def heartbeat(
+        self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None
+    ) -> bool:
         raise NotImplementedError
 
-    def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
+    async def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:
         raise NotImplementedError
 
-    def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
+    async def settle(self, record: StoredResponse, guard: Guard, events: Sequence[StreamEvent] = ()) -> bool:
         raise NotImplementedError
 
 
@@ -120,7 +132,7 @@ async def test_a_finished_response_replays_after_n_and_ends_at_its_terminal_even
     after: int, expected: list[int]
 ) -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress", DELTA, "response.completed"))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress", DELTA, "response.completed"))
     got = await collect(FakeStore(record("completed")), log, after)
     assert numbers(got) == expected
     assert got[-1].type == "response.completed"
@@ -129,7 +141,7 @@ async def test_a_finished_response_replays_after_n_and_ends_at_its_terminal_even
 @pytest.mark.parametrize("terminal", ["response.completed", "response.failed", "response.incomplete"])
 async def test_nothing_after_the_terminal_event_is_sent(terminal: str) -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, [*attempt_events(0, "response.created", terminal), event(2, DELTA)])
+    log.add(TENANT, ID, 0, [*attempt_events(0, "response.created", terminal), event(2, DELTA)])
     store = FakeStore(record("in_progress"))
     assert numbers(await collect(store, log)) == [0, 1]
     assert store.gets == 0  # the terminal event alone ends the stream
@@ -137,8 +149,8 @@ async def test_nothing_after_the_terminal_event_is_sent(terminal: str) -> None:
 
 async def test_another_tenants_events_are_not_read() -> None:
     log = FakeLog()
-    log.append("globex", ID, 0, attempt_events(0, *PREFIX, DELTA, "response.completed"))
-    log.append(TENANT, ID, 0, attempt_events(0, "response.created", "response.completed"))
+    log.add("globex", ID, 0, attempt_events(0, *PREFIX, DELTA, "response.completed"))
+    log.add(TENANT, ID, 0, attempt_events(0, "response.created", "response.completed"))
     assert numbers(await collect(FakeStore(record("completed")), log)) == [0, 1]
 
 
@@ -147,12 +159,12 @@ async def test_another_tenants_events_are_not_read() -> None:
 
 async def test_follows_events_appended_later_until_the_terminal_one() -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress"))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress"))
     store = FakeStore(record())
     store.script = [
-        lambda: log.append(TENANT, ID, 0, [event(3), event(4)]),
+        lambda: log.add(TENANT, ID, 0, [event(3), event(4)]),
         lambda: None,  # a quiet poll
-        lambda: log.append(TENANT, ID, 0, [event(5, "response.completed")]),
+        lambda: log.add(TENANT, ID, 0, [event(5, "response.completed")]),
     ]
     got = await collect(store, log)
     assert numbers(got) == [0, 1, 2, 3, 4, 5]
@@ -162,11 +174,11 @@ async def test_follows_events_appended_later_until_the_terminal_one() -> None:
 
 async def test_a_terminal_event_written_with_the_terminal_status_is_not_missed() -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX))
     store = FakeStore(record())
 
     def settle() -> None:  # lands between follow's empty read and its look at the record
-        log.append(TENANT, ID, 0, [event(2, "response.completed")])
+        log.add(TENANT, ID, 0, [event(2, "response.completed")])
         store.update(status="completed")
 
     store.script = [settle]
@@ -175,7 +187,7 @@ async def test_a_terminal_event_written_with_the_terminal_status_is_not_missed()
 
 async def test_a_cancelled_response_ends_without_a_terminal_event() -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress", DELTA))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX, "response.in_progress", DELTA))
     store = FakeStore(record())
     store.script = [lambda: store.update(status="cancelled")]
     got = await collect(store, log)
@@ -185,9 +197,9 @@ async def test_a_cancelled_response_ends_without_a_terminal_event() -> None:
 
 async def test_the_stream_ends_when_the_record_is_deleted() -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX))
     store = FakeStore(record("queued"))
-    store.script = [lambda: None, lambda: store.delete(TENANT, ID)]
+    store.script = [lambda: None, lambda: store.remove(TENANT, ID)]
     assert numbers(await collect(store, log)) == [0, 1]
     assert store.gets == 2
 
@@ -199,7 +211,7 @@ def restart(store: FakeStore, log: FakeLog, *kinds: str) -> Step:
     """The worker died; a new attempt took the record over and wrote its own sequence from 0."""
 
     def step() -> None:
-        log.append(TENANT, ID, 1, attempt_events(1, *kinds))
+        log.add(TENANT, ID, 1, attempt_events(1, *kinds))
         store.update(attempt=1, status="in_progress")
 
     return step
@@ -208,7 +220,7 @@ def restart(store: FakeStore, log: FakeLog, *kinds: str) -> Step:
 @pytest.mark.parametrize("after", [-1, 0, 1])
 async def test_a_reader_within_the_shared_prefix_moves_to_the_new_attempt_seamlessly(after: int) -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX))
     store = FakeStore(record("queued"))
     store.script = [restart(store, log, *PREFIX, "response.in_progress", DELTA, "response.completed")]
     got = await collect(store, log, after)
@@ -220,7 +232,7 @@ async def test_a_reader_within_the_shared_prefix_moves_to_the_new_attempt_seamle
 @pytest.mark.parametrize("sent", [("response.in_progress",), ("response.in_progress", DELTA)])
 async def test_a_reader_past_the_shared_prefix_is_told_to_start_again(sent: tuple[str, ...]) -> None:
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX, *sent))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX, *sent))
     store = FakeStore(record())
     store.script = [restart(store, log, *PREFIX, "response.in_progress", DELTA, "response.completed")]
     got = await collect(store, log)
@@ -244,14 +256,14 @@ async def test_polls_back_off_while_idle_and_reset_when_events_arrive(monkeypatc
 
     monkeypatch.setattr(asyncio, "sleep", recording_sleep)  # follow's only sleep; the fakes never sleep
     log = FakeLog()
-    log.append(TENANT, ID, 0, attempt_events(0, *PREFIX))
+    log.add(TENANT, ID, 0, attempt_events(0, *PREFIX))
     store = FakeStore(record("queued"))
     quiet: list[Step] = [lambda: None] * 6
     store.script = [
         *quiet,
-        lambda: log.append(TENANT, ID, 0, [event(2, "response.in_progress")]),
+        lambda: log.add(TENANT, ID, 0, [event(2, "response.in_progress")]),
         lambda: None,
-        lambda: log.append(TENANT, ID, 0, [event(3, "response.completed")]),
+        lambda: log.add(TENANT, ID, 0, [event(3, "response.completed")]),
     ]
     got = await collect(store, log)
     assert numbers(got) == [0, 1, 2, 3]

@@ -12,13 +12,14 @@ import time
 from typing import Any
 
 from gateway.domain.ids import new_id, new_thread, now
-from gateway.domain.ports import StoredResponse, dump_items
+from gateway.domain.ports import StoredResponse
 from gateway.providers.registry import ProviderRegistry
 from gateway.schemas.items import InputText, Message, OutputText
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response, ResponseUsage
 from gateway.settings import Settings
 from gateway.store.dynamodb import DynamoResponseStore
+from gateway.store.records import items_json, response_json
 from tests.bench.measure import MODEL, PROMPT
 from tests.bench.procs import TABLE, UPSTREAM_KEY
 from tests.bench.servers import TOKEN
@@ -79,8 +80,8 @@ def _turn(thread: str, parent: str | None, answer: str) -> StoredResponse:
         thread=thread,
         parent=parent,
         status="completed",
-        response_json=response.model_dump_json(),
-        input_json=dump_items([user]),
+        response=response,
+        input_items=[user],
         expires_at=created + 86_400,
     )
 
@@ -94,7 +95,7 @@ def build_chain(store: DynamoResponseStore, depth: int, tokens: int) -> tuple[st
     for _ in range(depth):
         record = _turn(thread, parent, TOKEN * tokens)
         store.put(record)
-        size += len(record.response_json) + len(record.input_json)
+        size += len(response_json(record.response)) + len(items_json(record.input_items))
         parent = record.id
     assert parent is not None
     return parent, size

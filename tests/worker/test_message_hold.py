@@ -192,7 +192,7 @@ def test_giving_up_on_a_job_whose_owner_turns_out_alive_keeps_the_message(
 
     def settle(self: DynamoResponseStore, record: StoredResponse, guard: Guard, events: Any = ()) -> bool:
         if record.status == "failed":
-            assert self.heartbeat(TENANT, response_id, 1, now=time.time(), response_json=None)
+            assert self.heartbeat(TENANT, response_id, 1, now=time.time(), snapshot=None)
         return original(self, record, guard, events)
 
     monkeypatch.setattr(DynamoResponseStore, "settle", settle)

@@ -258,14 +258,14 @@ def test_completion_landing_just_before_cancel_wins(background: Background) -> N
     response_id = background.create_streamed()
     queued = background.record(response_id)
     claimed = background.store.claim(
-        queued, Guard(frozenset({"queued"}), attempt=0), now=time.time(), response_json=queued.response_json
+        queued, Guard(frozenset({"queued"}), attempt=0), now=time.time(), response=queued.response
     )
     assert claimed is not None
     completions: list[bool] = []
 
     def complete(_: StoredResponse) -> None:
         done = claimed.response.model_copy(update={"status": "completed"})
-        record = dataclasses.replace(claimed, status="completed", response_json=done.model_dump_json())
+        record = dataclasses.replace(claimed, status="completed", response=done)
         completions.append(background.store.settle(record, Guard(frozenset({"in_progress"}), attempt=1)))
 
     # When its completion lands between the cancel's read and the cancel's write

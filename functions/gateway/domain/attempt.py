@@ -82,9 +82,7 @@ class Attempt:
         async with self._lock:
             self._settled = True
             await self._write_pending()
-            record = dataclasses.replace(
-                self.record, status=final.status, response_json=final.model_dump_json(), heartbeat_at=self._clock()
-            )
+            record = dataclasses.replace(self.record, status=final.status, response=final, heartbeat_at=self._clock())
             events = terminal if self.record.stream else ()
             if not await self._store.settle(record, self.guard, events):
                 raise SupersededError(self.record.id)
@@ -104,24 +102,23 @@ class Attempt:
             if not self._pending and now - self._last_beat < self._heartbeat_seconds:
                 return True
             await self._write_pending()
-            partial = self._snapshot_json() if self._changed else None
+            partial = self._snapshot() if self._changed else None
             self._last_beat = now
             alive = await self._store.heartbeat(
                 self.record.tenant,
                 self.record.id,
                 self.record.attempt,
                 now=now,
-                response_json=partial,
+                snapshot=partial,
             )
             if alive and self._on_beat is not None:
                 await self._on_beat(now)
             return alive
 
-    def _snapshot_json(self) -> str | None:
+    def _snapshot(self) -> Response | None:
         """The run's output so far (``Run.snapshot``), stored with the heartbeat so a poll shows it growing."""
         self._changed = False
-        snapshot = self._run.snapshot() if self._run is not None else None
-        return snapshot.model_dump_json() if snapshot is not None else None
+        return self._run.snapshot() if self._run is not None else None
 
     async def _write_pending(self) -> None:
         events, self._pending = self._pending, []

@@ -137,9 +137,7 @@ class BackgroundWorker:
                 return Outcome.RETRY
         keepalive = Keepalive(message, self._slots, slot, lease_seconds=config.lease_seconds)
         in_progress = queued_shell(record.response).model_copy(update={"status": "in_progress"})
-        claimed = await self._store.claim(
-            record, guard, now=now, response_json=in_progress.model_dump_json(), failures=failures
-        )
+        claimed = await self._store.claim(record, guard, now=now, response=in_progress, failures=failures)
         if claimed is None:  # another delivery, or a cancel, got there first: look again once a takeover could be due
             await keepalive.release()
             await message.hide(config.lease_seconds)
@@ -219,7 +217,7 @@ class BackgroundWorker:
                     response=public_view(final, reveal=False),
                 )
             )
-        failed = dataclasses.replace(record, status="failed", response_json=final.model_dump_json())
+        failed = dataclasses.replace(record, status="failed", response=final)
         return await self._store.settle(failed, guard, events)
 
 

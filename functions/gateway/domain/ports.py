@@ -1,23 +1,22 @@
 """The storage and queue ports the engine depends on, and the records that cross them.
 
 The adapters (``store/``, ``queue/``) implement these; the domain imports no adapter. ``StoredResponse`` is the
-domain's view of a stored response; the DynamoDB item it maps to is ``store/records.py``'s business.
+domain's view of a stored response, objects only: the JSON and the DynamoDB item it maps to are
+``store/records.py``'s business.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict
 
 from gateway.schemas.events import StreamEvent
+from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response, ResponseStatus
-from gateway.schemas.tool_items import ContextItem, StoredItem
-
-_ITEMS: TypeAdapter[list[ContextItem]] = TypeAdapter(list[StoredItem])
+from gateway.schemas.tool_items import ContextItem
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,16 @@ class StoredResponse:
     thread: str
     parent: str | None
     status: ResponseStatus
-    response_json: str
+    response: Response
     """The full Response, private reasoning state included."""
-    input_json: str
-    """This response's own input items (with ids), as a JSON array."""
+    input_items: list[ContextItem]
+    """This response's own input items (with ids)."""
     expires_at: int
     background: bool = False
     stream: bool = False
     """Created with ``stream: true`` (a background response can then be replayed as a stream)."""
-    request_json: str | None = None
-    """The validated create request (without ``input``: that is ``input_json``), kept for background work."""
+    request: ResponseCreateParams | None = None
+    """The validated create request, kept for background work (its ``input`` is ``input_items``)."""
     attempt: int = 0
     """Background runs so far; the live one owns the record and its events are the ones replayed."""
     heartbeat_at: float = 0.0
@@ -48,21 +47,9 @@ class StoredResponse:
     client_metadata: dict[str, str] | None = None
     """The request's ``client_metadata`` (Codex's turn tags): kept with the record, never echoed or forwarded."""
 
-    @cached_property
-    def response(self) -> Response:
-        return Response.model_validate_json(self.response_json)
-
-    @cached_property
-    def input_items(self) -> list[ContextItem]:
-        return _ITEMS.validate_json(self.input_json)
-
     def context_items(self) -> list[ContextItem]:
         """What this turn adds to a conversation: its input, then its output."""
         return [*self.input_items, *self.response.output]
-
-
-def dump_items(items: Sequence[ContextItem]) -> str:
-    return _ITEMS.dump_json(list(items), exclude_none=False).decode()
 
 
 class StoredEvent(StreamEvent, extra="allow"):
@@ -105,14 +92,14 @@ class ResponseStore(Protocol):
         ...
 
     async def claim(
-        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+        self, record: StoredResponse, guard: Guard, *, now: float, response: Response, failures: int = 0
     ) -> StoredResponse | None:
         """Make ``record`` ``in_progress`` under a new attempt (with ``failures`` failed runs before it) if ``guard``
         holds; None when another writer won."""
         ...
 
     async def heartbeat(
-        self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None
+        self, tenant: str, response_id: str, attempt: int, *, now: float, snapshot: Response | None
     ) -> bool:
         """Prove ``attempt`` alive (and store its partial output); False once it no longer owns an in-progress
         response: cancelled, or taken over."""

@@ -15,7 +15,7 @@ from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import droppable_prefix, protected_tail_start
 from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.failure import response_error
-from gateway.domain.ports import ResponseStore, StoredResponse, dump_items
+from gateway.domain.ports import ResponseStore, StoredResponse
 from gateway.domain.tools import ToolSet
 from gateway.domain.transcript import to_upstream
 from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent, TokenCounter
@@ -170,8 +170,8 @@ class Run:
             thread=self.thread,
             parent=self.params.previous_response_id,
             status=final.status,
-            response_json=final.model_dump_json(),
-            input_json=dump_items(self.input_items),
+            response=final,
+            input_items=self.input_items,
             expires_at=final.created_at + self.ttl_seconds,
             background=self.params.background,
             stream=self.params.stream,

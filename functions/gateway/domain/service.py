@@ -25,7 +25,6 @@ from gateway.domain.ports import (
     JobQueue,
     ResponseStore,
     StoredResponse,
-    dump_items,
 )
 from gateway.domain.replay import follow
 from gateway.domain.run import REVEAL_REASONING, Run, Settle
@@ -164,12 +163,12 @@ class ResponsesService:
             thread=run.thread,
             parent=params.previous_response_id,
             status="queued",
-            response_json=shell.model_dump_json(),
-            input_json=dump_items(run.input_items),
+            response=shell,
+            input_items=run.input_items,
             expires_at=shell.created_at + self._ttl_seconds,
             background=True,
             stream=params.stream,
-            request_json=params.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"}),
+            request=params,
             client_metadata=params.client_metadata,
         )
         await self._store.put(record)
@@ -189,7 +188,7 @@ class ResponsesService:
 
     async def resume(self, record: StoredResponse, settle: Settle) -> Run:
         """The ``Run`` of a stored background response, as ``prepare`` built it (same id, thread and input)."""
-        params = ResponseCreateParams.model_validate_json(record.request_json or "{}")
+        params = record.request or ResponseCreateParams()
         assert params.model is not None  # a stored request passed check_create
         provider, model = self._providers.resolve(params.model)
         lineage = await self._lineage(record.tenant, params.previous_response_id)
@@ -312,4 +311,4 @@ def _live(record: StoredResponse) -> Response:
 
 
 def _rewrite(record: StoredResponse, response: Response) -> StoredResponse:
-    return dataclasses.replace(record, status=response.status, response_json=response.model_dump_json())
+    return dataclasses.replace(record, status=response.status, response=response)

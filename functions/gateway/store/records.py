@@ -21,9 +21,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from gateway.domain.ports import StoredResponse
+from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.responses import Response
+from gateway.schemas.tool_items import ContextItem, StoredItem
 
 Item = dict[str, Any]
+_ITEMS: TypeAdapter[list[ContextItem]] = TypeAdapter(list[StoredItem])
 PAYLOAD = ("response", "input", "request")
 INLINE_LIMIT = 350_000
 """Bytes of payload kept inline; DynamoDB's item limit is 400 KB including names and keys."""
@@ -50,8 +56,8 @@ def to_item(record: StoredResponse) -> Item:
         "pk": {"S": thread_pk(record.tenant, record.thread)},
         "sk": {"S": response_sk(record.id)},
         "status": {"S": record.status},
-        "response": {"S": record.response_json},
-        "input": {"S": record.input_json},
+        "response": {"S": response_json(record.response)},
+        "input": {"S": items_json(record.input_items)},
         "expires_at": {"N": str(record.expires_at)},
         "background": {"BOOL": record.background},
         "stream": {"BOOL": record.stream},
@@ -62,8 +68,9 @@ def to_item(record: StoredResponse) -> Item:
         item["failures"] = {"N": str(record.failures)}
     if record.parent:
         item["parent"] = {"S": record.parent}
-    if record.request_json is not None:
-        item["request"] = {"S": record.request_json}
+    if record.request is not None:
+        # The input is stored once, as the response's input items.
+        item["request"] = {"S": record.request.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"})}
     if record.client_metadata:
         item["client_metadata"] = {"M": {key: {"S": value} for key, value in record.client_metadata.items()}}
     return item
@@ -105,12 +112,12 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         thread=thread,
         parent=item["parent"]["S"] if "parent" in item else None,
         status=item["status"]["S"],
-        response_json=item["response"]["S"],
-        input_json=item["input"]["S"],
+        response=Response.model_validate_json(item["response"]["S"]),
+        input_items=_ITEMS.validate_json(item["input"]["S"]),
         expires_at=int(item["expires_at"]["N"]),
         background=item.get("background", {}).get("BOOL", False),
         stream=item.get("stream", {}).get("BOOL", False),
-        request_json=item["request"]["S"] if "request" in item else None,
+        request=ResponseCreateParams.model_validate_json(item["request"]["S"]) if "request" in item else None,
         attempt=int(item["attempt"]["N"]) if "attempt" in item else 0,
         heartbeat_at=float(item["heartbeat_at"]["N"]) if "heartbeat_at" in item else 0.0,
         failures=int(item["failures"]["N"]) if "failures" in item else 0,
@@ -118,3 +125,12 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         if "client_metadata" in item
         else None,
     )
+
+
+def response_json(response: Response) -> str:
+    """A Response as stored: the whole object, private reasoning state included."""
+    return response.model_dump_json()
+
+
+def items_json(items: list[ContextItem]) -> str:
+    return _ITEMS.dump_json(items, exclude_none=False).decode()

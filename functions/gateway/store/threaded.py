@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from gateway.domain.ports import Guard, StoredConversation, StoredResponse
 from gateway.schemas.events import StreamEvent
+from gateway.schemas.responses import Response
 from gateway.schemas.tool_items import ContextItem
 from gateway.store.conversations import DynamoConversationStore
 from gateway.store.dynamodb import DynamoResponseStore
@@ -39,17 +40,17 @@ class ThreadedResponseStore:
         await to_thread(self.blocking.delete, tenant, response_id)
 
     async def claim(
-        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+        self, record: StoredResponse, guard: Guard, *, now: float, response: Response, failures: int = 0
     ) -> StoredResponse | None:
         return await to_thread(
-            lambda: self.blocking.claim(record, guard, now=now, response_json=response_json, failures=failures)
+            lambda: self.blocking.claim(record, guard, now=now, response=response, failures=failures)
         )
 
     async def heartbeat(
-        self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None
+        self, tenant: str, response_id: str, attempt: int, *, now: float, snapshot: Response | None
     ) -> bool:
         return await to_thread(
-            lambda: self.blocking.heartbeat(tenant, response_id, attempt, now=now, response_json=response_json)
+            lambda: self.blocking.heartbeat(tenant, response_id, attempt, now=now, snapshot=snapshot)
         )
 
     async def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:

@@ -24,8 +24,9 @@ from botocore.exceptions import ClientError
 from gateway.domain.ids import thread_of
 from gateway.domain.ports import Guard, StoredResponse
 from gateway.schemas.events import StreamEvent
+from gateway.schemas.responses import Response
 from gateway.store.events import DynamoEventLog, event_items
-from gateway.store.records import INLINE_LIMIT, Item, blob_key, response_key, to_item
+from gateway.store.records import INLINE_LIMIT, Item, blob_key, response_json, response_key, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -76,7 +77,7 @@ class ConditionalWrites:
         raise NotImplementedError
 
     def claim(
-        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+        self, record: StoredResponse, guard: Guard, *, now: float, response: Response, failures: int = 0
     ) -> StoredResponse | None:
         condition, names, values = _condition(guard)
         attempt = record.attempt + 1
@@ -87,10 +88,11 @@ class ConditionalWrites:
             ":failures": {"N": str(failures)},
         }
         update = "SET #status = :in_progress, attempt = :next, heartbeat_at = :now, failures = :failures"
-        if len(response_json.encode()) <= INLINE_LIMIT:
+        stored = response_json(response)
+        if len(stored.encode()) <= INLINE_LIMIT:
             update += ", #response = :response"
             names["#response"] = "response"
-            values[":response"] = {"S": response_json}
+            values[":response"] = {"S": stored}
         if not self._update(record.tenant, record.thread, record.id, update, condition, names, values):
             return None
         return dataclasses.replace(
@@ -98,19 +100,20 @@ class ConditionalWrites:
             status="in_progress",
             attempt=attempt,
             heartbeat_at=now,
-            response_json=response_json,
+            response=response,
             failures=failures,
         )
 
-    def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None) -> bool:
+    def heartbeat(self, tenant: str, response_id: str, attempt: int, *, now: float, snapshot: Response | None) -> bool:
         condition, names, values = _condition(Guard(frozenset({"in_progress"}), attempt=attempt))
         values[":now"] = {"N": repr(now)}
         update = "SET heartbeat_at = :now"
         # Partial output too large to keep inline is simply not refreshed: status and heartbeat still are.
-        if response_json is not None and len(response_json.encode()) <= INLINE_LIMIT:
+        stored = response_json(snapshot) if snapshot is not None else None
+        if stored is not None and len(stored.encode()) <= INLINE_LIMIT:
             update += ", #response = :response"
             names["#response"] = "response"
-            values[":response"] = {"S": response_json}
+            values[":response"] = {"S": stored}
         return self._update(tenant, _thread(response_id), response_id, update, condition, names, values)
 
     def release(self, tenant: str, response_id: str, attempt: int, *, failed: bool) -> None:

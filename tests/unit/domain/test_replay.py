@@ -17,7 +17,7 @@ import pytest
 from gateway.domain.ports import EventLog, Guard, ResponseStore, StoredEvent, StoredResponse
 from gateway.domain.replay import follow
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.responses import ResponseStatus
+from gateway.schemas.responses import Response, ResponseStatus
 from gateway.schemas.tool_items import ContextItem
 
 pytestmark = pytest.mark.anyio
@@ -81,12 +81,12 @@ class FakeStore(ResponseStore):
         raise NotImplementedError
 
     async def claim(
-        self, record: StoredResponse, guard: Guard, *, now: float, response_json: str, failures: int = 0
+        self, record: StoredResponse, guard: Guard, *, now: float, response: Response, failures: int = 0
     ) -> None:
         raise NotImplementedError
 
     async def heartbeat(
-        self, tenant: str, response_id: str, attempt: int, *, now: float, response_json: str | None
+        self, tenant: str, response_id: str, attempt: int, *, now: float, snapshot: Response | None
     ) -> bool:
         raise NotImplementedError
 
@@ -98,7 +98,8 @@ class FakeStore(ResponseStore):
 
 
 def record(status: ResponseStatus = "in_progress", attempt: int = 0, tenant: str = TENANT) -> StoredResponse:
-    return StoredResponse(tenant, ID, "t" * 24, None, status, "{}", "[]", 0, background=True, attempt=attempt)
+    shell = Response(id=ID, created_at=0, status=status, model="m")
+    return StoredResponse(tenant, ID, "t" * 24, None, status, shell, [], 0, background=True, attempt=attempt)
 
 
 def event(sequence_number: int, kind: str = "response.output_text.delta", attempt: int = 0) -> StreamEvent:

@@ -55,8 +55,6 @@ class Run:
     _upstream: AsyncExitStack = field(default_factory=AsyncExitStack, init=False)
     """Holds the provider's open call; closing it (at the end of the run, however it ends) ends the call."""
     _events: AsyncIterator[ProviderEvent] | None = field(default=None, init=False)
-    _open_error: GatewayError | None = field(default=None, init=False)
-    """An upstream failure at open: the run then ends ``failed`` rather than the request with a status."""
     _live: ResponseBuilder | None = field(default=None, init=False)
     """The builder ``events`` is driving, for ``snapshot``."""
 
@@ -65,7 +63,9 @@ class Run:
         return REVEAL_REASONING in (self.params.include or ())
 
     async def open(self) -> None:
-        """Start the upstream call. Client errors (4xx, 429) raise here, before any event is sent."""
+        """Start the upstream call. Every refusal raises here, before any event is sent: client errors (4xx, 429)
+        become the request's status; an ``UpstreamError`` the caller hands back to ``events``/``result`` as the
+        failure the run ends with (a stream that says ``response.failed``, a stored failed response)."""
         history, new = to_upstream(self.history), to_upstream(self.input_items)
         items = [*history, *new]
         protect = protected_tail_start(items, len(new), chained=bool(history))
@@ -81,9 +81,6 @@ class Run:
                 if cut is None:
                     raise
                 start = cut
-            except UpstreamError as exc:
-                self._open_error = exc
-                return
 
     async def count_input_tokens(self) -> int:
         """The input ``open`` would send first, counted by the provider (``POST /v1/responses/input_tokens``).
@@ -95,7 +92,7 @@ class Run:
         request = ModelRequest(self.model, self.params.instructions, items, self.params, self.tools)
         return await self.provider.count_input_tokens(request)
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self, failure: GatewayError | None = None) -> AsyncIterator[StreamEvent]:
         """The full event sequence, ``response.created`` to one terminal event.
 
         If ``open`` was not called first (background work: nobody is waiting for an HTTP status), the upstream
@@ -104,29 +101,29 @@ class Run:
         builder = self._live = self._builder()
         for event in (*builder.start(), *builder.begin()):
             yield event
-        if self._events is None and self._open_error is None:
+        if self._events is None and failure is None:
             try:
                 await self.open()
             except GatewayError as exc:
-                self._open_error = exc
-        async for event in self._drive(builder):
+                failure = exc
+        async for event in self._drive(builder, failure):
             yield event
 
     def snapshot(self) -> Response | None:
         """The response so far while ``events`` runs (what a poll of a background response shows); None before."""
         return self._live.snapshot() if self._live is not None else None
 
-    async def result(self) -> Response:
+    async def result(self, failure: GatewayError | None = None) -> Response:
         """Run to the end and return the final response; an upstream failure is a 502 (after storing it).
 
         The same events as a stream, dropped as they come: one path for every mode."""
-        async for _ in self.events():
+        async for _ in self.events(failure):
             pass
         assert self._live is not None
         final = self._live.response
         if final.status == "failed" and final.error is not None:
             # The upstream's own error when it failed at open (a refused credential keeps its kind), else a 502.
-            raise self._open_error or UpstreamError(final.error.message)
+            raise failure or UpstreamError(final.error.message)
         return public_view(final, disclosure=self.disclosure)
 
     def _builder(self) -> ResponseBuilder:
@@ -137,11 +134,11 @@ class Run:
             self.shell, self.thread, tools=self.tools, obfuscate=obfuscate, disclosure=self.disclosure
         )
 
-    async def _drive(self, builder: ResponseBuilder) -> AsyncIterator[StreamEvent]:
+    async def _drive(self, builder: ResponseBuilder, failure: GatewayError | None) -> AsyncIterator[StreamEvent]:
         async with self._upstream:
             if self._events is None:
-                failure = response_error(self._open_error or UpstreamError("The upstream call was not started."))
-                terminal = builder.fail(failure.code, failure.message)
+                error = response_error(failure or UpstreamError("The upstream call was not started."))
+                terminal = builder.fail(error.code, error.message)
             else:
                 try:
                     async for provider_event in self._events:

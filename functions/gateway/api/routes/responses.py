@@ -15,7 +15,7 @@ from gateway.api import query
 from gateway.api.deps import Services, authorized
 from gateway.api.sse import event_stream
 from gateway.api.validation import from_validation_error
-from gateway.errors import InvalidRequestError
+from gateway.errors import InvalidRequestError, UpstreamError
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import DeletedResponse
@@ -46,10 +46,14 @@ async def create_response(request: Request) -> HttpResponse:
             # and closing it does not stop the work.
             return _sse(await services.responses.replay(tenant, queued.id, None), services, headers)
         return HttpResponse(queued.model_dump_json(), media_type=JSON, headers=headers)
-    await run.open()
+    failure: UpstreamError | None = None
+    try:
+        await run.open()
+    except UpstreamError as exc:
+        failure = exc  # the run ends failed (stored): a stream says response.failed, a buffered call a 502
     if params.stream:
-        return _sse(run.events(), services, headers)
-    response = await run.result()
+        return _sse(run.events(failure), services, headers)
+    response = await run.result(failure)
     return HttpResponse(response.model_dump_json(), media_type=JSON, headers=headers)
 
 

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 from gateway.domain.context import normalize_input
-from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
+from gateway.domain.disclosure import Discloser, Disclosure, SealerSource, needs_opening, open_sealed
 from gateway.domain.ids import new_id, new_thread, now, thread_of
 from gateway.domain.paging import page
 from gateway.domain.ports import ConversationStore, StoredConversation
 from gateway.domain.run import REVEAL_REASONING
-from gateway.domain.sealing import Sealer
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.conversations import Conversation
 from gateway.schemas.requests import ConversationRef
@@ -31,10 +30,6 @@ from gateway.schemas.tool_items import ContextItem, InputItem
 logger = logging.getLogger("gateway")
 APPENDS: frozenset[str] = frozenset({"completed", "incomplete"})
 """The settled statuses whose input and output join the conversation (see the module docstring)."""
-
-
-class SealerSource(Protocol):
-    async def get(self) -> Sealer: ...
 
 
 def conversation_id(value: str | ConversationRef | None) -> str | None:
@@ -72,7 +67,7 @@ def appender(
 class ConversationsService:
     def __init__(self, store: ConversationStore, *, sealer: SealerSource | None = None) -> None:
         self._store = store
-        self._sealer = sealer
+        self._discloser = Discloser(sealer)
 
     async def create(self, tenant: str, items: Sequence[InputItem], metadata: dict[str, str]) -> Conversation:
         thread = new_thread()
@@ -154,20 +149,11 @@ class ConversationsService:
         """Items as a create's input becomes them: ids given, string contents as parts, sealed state opened."""
         raw = list(items)
         if needs_opening(raw):
-            raw = open_sealed(raw, tenant, await self._require_sealer())
+            raw = open_sealed(raw, tenant, await self._discloser.sealer())
         return normalize_input(raw, thread, {})
 
     async def _disclosure(self, tenant: str, include: Sequence[str]) -> Disclosure:
-        if REVEAL_REASONING not in include:
-            return HIDDEN
-        return Disclosure(tenant, await self._require_sealer())
-
-    async def _require_sealer(self) -> Sealer:
-        if self._sealer is None:
-            raise InvalidRequestError(
-                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
-            )
-        return await self._sealer.get()
+        return await self._discloser.disclosure(tenant, REVEAL_REASONING in include)
 
 
 def _public(record: StoredConversation) -> Conversation:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from gateway.domain.sealing import REASONING, VERSION, InvalidEncryptedContentError, Sealer
+from gateway.errors import InvalidRequestError
 from gateway.schemas.items import Reasoning
 from gateway.schemas.responses import Response
 
@@ -45,6 +46,30 @@ class Disclosure:
 
 
 HIDDEN = Disclosure()
+
+
+class SealerSource(Protocol):
+    """Where the sealer comes from (``sealing_keys.SealerLoader``): loaded once, off the event loop."""
+
+    async def get(self) -> Sealer: ...
+
+
+class Discloser:
+    """The sealer when a request needs one, and the ``Disclosure`` for a tenant: loaded only on first need, so a
+    deployment without sealing keys still serves everything that seals nothing."""
+
+    def __init__(self, source: SealerSource | None) -> None:
+        self._source = source
+
+    async def sealer(self) -> Sealer:
+        if self._source is None:
+            raise InvalidRequestError(
+                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
+            )
+        return await self._source.get()
+
+    async def disclosure(self, tenant: str, reveal: bool) -> Disclosure:
+        return Disclosure(tenant, await self.sealer()) if reveal else HIDDEN
 
 
 def needs_opening(items: Sequence[object]) -> bool:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.context import normalize_input, referenced_ids
 from gateway.domain.conversations import appender, conversation_id, history_of
-from gateway.domain.disclosure import HIDDEN, Disclosure, needs_opening, open_sealed
+from gateway.domain.disclosure import HIDDEN, Discloser, Disclosure, SealerSource, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.lifecycle import close_partial, queued_shell
@@ -43,12 +43,6 @@ from gateway.schemas.tool_items import ContextItem
 __all__ = ["ResponsesService", "Run"]
 
 
-class SealerSource(Protocol):
-    """Where the sealer comes from (``sealing_keys.SealerLoader``): loaded once, off the event loop."""
-
-    async def get(self) -> Sealer: ...
-
-
 _NOT_STREAMABLE = "This response cannot be streamed because it was not created with background=true and stream=true."
 
 
@@ -76,7 +70,7 @@ class ResponsesService:
         self._events = events
         self._poll_seconds = poll_seconds
         self._refuse_hosted_tools = refuse_hosted_tools
-        self._sealer = sealer
+        self._discloser = Discloser(sealer)
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""
@@ -129,22 +123,7 @@ class ResponsesService:
 
     async def _sealer_for(self, params: ResponseCreateParams, items: Sequence[object]) -> Sealer | None:
         """The sealer, loaded only when this request reveals reasoning state or sends sealed state back."""
-        if not (_reveals(params) or needs_opening(items)):
-            return None
-        if self._sealer is None:
-            raise InvalidRequestError(
-                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
-            )
-        return await self._sealer.get()
-
-    async def _disclosure(self, tenant: str, reveal: bool) -> Disclosure:
-        if not reveal:
-            return HIDDEN
-        if self._sealer is None:
-            raise InvalidRequestError(
-                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
-            )
-        return Disclosure(tenant, await self._sealer.get())
+        return await self._discloser.sealer() if _reveals(params) or needs_opening(items) else None
 
     async def count_input_tokens(self, tenant: str, params: ResponseCreateParams) -> int:
         """``POST /v1/responses/input_tokens``: the context a create with ``params`` would send, counted.
@@ -208,14 +187,16 @@ class ResponsesService:
             store=self._store,
             ttl_seconds=self._ttl_seconds,
             tools=build_toolset(params, [*history, *record.input_items], refuse_hosted=self._refuse_hosted_tools),
-            disclosure=await self._disclosure(record.tenant, _reveals(params)),
+            disclosure=await self._discloser.disclosure(record.tenant, _reveals(params)),
             settle=settle,
             after_settle=self._appender(record.tenant, conversation, record.input_items),
         )
 
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
         record = await self._record(tenant, response_id)
-        return public_view(_live(record), disclosure=await self._disclosure(tenant, REVEAL_REASONING in include))
+        return public_view(
+            _live(record), disclosure=await self._discloser.disclosure(tenant, REVEAL_REASONING in include)
+        )
 
     async def replay(self, tenant: str, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
         """The stored events of a background+stream response after ``starting_after``, then live ones.
@@ -259,7 +240,7 @@ class ResponsesService:
         include: Sequence[str] = (),
     ) -> ItemList:
         record = await self._record(tenant, response_id)
-        disclosure = await self._disclosure(tenant, REVEAL_REASONING in include)
+        disclosure = await self._discloser.disclosure(tenant, REVEAL_REASONING in include)
         items = [disclosure.item(item).model_dump(mode="json") for item in record.input_items]
         return page(items, limit=limit, order=order, after=after, before=before)
 

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     providers_file: Path | None = None
     """Optional JSON file declaring extra named OpenAI-compatible upstreams."""
     openai_api_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RESPONSES_OPENAI_API_KEY")
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RESPONSES_OPENAI_API_KEY"), repr=False
     )
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",

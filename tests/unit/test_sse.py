@@ -259,3 +259,30 @@ def test_a_client_hanging_up_mid_stream_closes_the_upstream_connection(aws: None
             await app.state.services.providers.aclose()
 
     asyncio.run(main())
+
+
+def test_on_close_runs_even_when_the_source_never_started() -> None:
+    # GIVEN a source that would only close what it owns from its own finally, and a client that is already gone
+    started: list[bool] = []
+    closed: list[str] = []
+
+    async def source() -> AsyncIterator[StreamEvent]:
+        started.append(True)
+        await asyncio.sleep(30)
+        yield event(0)
+
+    async def gone() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def close_upstream() -> None:
+        closed.append("upstream")
+
+    async def main() -> None:
+        response = event_stream(source(), 10, on_close=close_upstream)
+        await asyncio.wait_for(response(HTTP_SCOPE, gone, lambda message: asyncio.sleep(0)), 5)
+
+    # WHEN the response is over
+    asyncio.run(main())
+
+    # THEN what the run opened is closed exactly once, whether or not the source ever ran
+    assert closed == ["upstream"]

@@ -7,7 +7,7 @@ timeout and proxies never close a long reasoning pause, and stops the stream whe
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from gateway.schemas.events import StreamEvent
@@ -21,12 +21,19 @@ KEEPALIVE_COMMENT = "keep-alive"
 
 
 def event_stream(
-    events: AsyncIterator[StreamEvent], keepalive_seconds: float, headers: Mapping[str, str] | None = None
+    events: AsyncIterator[StreamEvent],
+    keepalive_seconds: float,
+    headers: Mapping[str, str] | None = None,
+    *,
+    on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> EventSourceResponse:
-    """The streaming response for ``events``; ``headers`` are sent along with the SSE ones."""
+    """The streaming response for ``events``; ``headers`` are sent along with the SSE ones. ``on_close`` runs once
+    the response is over however it ended, even if ``events`` never started (a client that hung up at once):
+    what the source would have closed in its ``finally`` is closed there."""
     # Imported by the first stream rather than at app construction: sse-starlette imports uvicorn (~25 ms),
     # which the buffered function (Mangum, never streaming) would otherwise load at every cold start.
     from sse_starlette import EventSourceResponse, ServerSentEvent
+    from starlette.background import BackgroundTask
 
     def keepalive() -> ServerSentEvent:
         return ServerSentEvent(comment=KEEPALIVE_COMMENT, sep=SEPARATOR)
@@ -37,6 +44,7 @@ def event_stream(
         ping=keepalive_seconds,
         sep=SEPARATOR,
         ping_message_factory=keepalive,
+        background=BackgroundTask(on_close) if on_close is not None else None,
     )
 
 

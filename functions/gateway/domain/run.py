@@ -109,6 +109,10 @@ class Run:
         async for event in self._drive(builder, failure):
             yield event
 
+    async def aclose(self) -> None:
+        """End the upstream call ``open`` started, if the run never got to (a stream abandoned before it began)."""
+        await self._upstream.aclose()
+
     def snapshot(self) -> Response | None:
         """The response so far while ``events`` runs (what a poll of a background response shows); None before."""
         return self._live.snapshot() if self._live is not None else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal, cast
 
 from fastapi import APIRouter, Request
@@ -52,7 +52,7 @@ async def create_response(request: Request) -> HttpResponse:
     except UpstreamError as exc:
         failure = exc  # the run ends failed (stored): a stream says response.failed, a buffered call a 502
     if params.stream:
-        return _sse(run.events(failure), services, headers)
+        return _sse(run.events(failure), services, headers, on_close=run.aclose)
     response = await run.result(failure)
     return HttpResponse(response.model_dump_json(), media_type=JSON, headers=headers)
 
@@ -66,8 +66,14 @@ def _omitted(tool_types: list[str], response_id: str) -> dict[str, str]:
     return {OMITTED_TOOLS_HEADER: named}
 
 
-def _sse(events: AsyncIterator[StreamEvent], services: Services, headers: dict[str, str] | None = None) -> HttpResponse:
-    return event_stream(events, services.settings.keepalive_seconds, headers)
+def _sse(
+    events: AsyncIterator[StreamEvent],
+    services: Services,
+    headers: dict[str, str] | None = None,
+    *,
+    on_close: Callable[[], Awaitable[None]] | None = None,
+) -> HttpResponse:
+    return event_stream(events, services.settings.keepalive_seconds, headers, on_close=on_close)
 
 
 @router.get("/{response_id}")

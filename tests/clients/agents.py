@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gateway.domain.compaction import CHECKPOINT_REQUEST
 from tests.fakes import bedrock
 from tests.fakes import upstream as chat
 
@@ -78,12 +79,14 @@ def _patch_call(tool_names: set[str]) -> tuple[str, str]:
 
 def _step(last_tool_result: str | None, last_user_text: str, tool_results: int) -> str:
     """``shell``, ``patch``, ``final``, ``resume``, or ``summary`` when Codex asks for a compaction."""
+    if COMPACTION_PROMPT in last_user_text or CHECKPOINT_REQUEST in last_user_text:
+        # Codex's local compaction, or the gateway's summarizer (remote compaction; on Converse its request
+        # shares the user turn with the last tool result)
+        return "summary"
     if last_tool_result == SHELL_CALL:
         return "patch"
     if last_tool_result == PATCH_CALL:
         return "final"
-    if COMPACTION_PROMPT in last_user_text:
-        return "summary"
     if CHECKPOINT in last_user_text:
         return "patch"  # the compacted history says the shell step is done
     return "resume" if RESUME_PROMPT in last_user_text and tool_results else "shell"
@@ -180,6 +183,14 @@ def bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
         )
     text = {"final": FINAL_TEXT, "summary": CHECKPOINT}.get(step) or resume_answer(len(results))
     return bedrock.text_reply(text)
+
+
+def compacting_bedrock_agent(model_id: str, body: Json) -> bedrock.Reply:
+    """``bedrock_agent`` whose shell step reports ``HUGE_CONTEXT`` input tokens, so Codex compacts mid-turn."""
+    reply = bedrock_agent(model_id, body)
+    if any(SHELL_CALL in str(event) for event in reply.events):
+        reply.events[-1] = bedrock.metadata(input_tokens=HUGE_CONTEXT)[0]
+    return reply
 
 
 class ChatAgentUpstream(chat.FakeUpstream):

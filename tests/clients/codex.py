@@ -31,13 +31,18 @@ OFFLINE = (
 )
 
 
-def write_config(home: Path, base_url: str, model: str) -> Path:
+def write_config(home: Path, base_url: str, model: str, *, remote_compaction: bool = False) -> Path:
+    """A custom provider; ``remote_compaction`` opts it into Codex's remote compaction (a ``compaction_trigger``
+    item on an ordinary request, as for OpenAI) past a low auto-compaction limit."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "config.toml"
+    compaction = "model_auto_compact_token_limit = 2000\n" if remote_compaction else ""
+    capabilities = (
+        f'\n[model_providers.{PROVIDER}.capabilities]\nremote_compaction = "v2"\n' if remote_compaction else ""
+    )
     config.write_text(
         f'model = "{model}"\n'
-        f'model_provider = "{PROVIDER}"\n'
-        "\n"
+        f'model_provider = "{PROVIDER}"\n' + compaction + "\n"
         f"[model_providers.{PROVIDER}]\n"
         'name = "Responses gateway"\n'
         f'base_url = "{base_url}"\n'
@@ -45,7 +50,7 @@ def write_config(home: Path, base_url: str, model: str) -> Path:
         'wire_api = "responses"\n'
         # A refusal should show up once in the record, not five times over Codex's backoff.
         "request_max_retries = 0\n"
-        "stream_max_retries = 0\n" + OFFLINE
+        "stream_max_retries = 0\n" + capabilities + OFFLINE
     )
     return config
 

@@ -197,6 +197,36 @@ def test_codex_compacts_a_long_turn_through_the_gateway(codex_binary: Path, tmp_
     assert agents.COMPACTION_PROMPT in str(fresh.upstream.requests[1]["messages"][-1])
 
 
+def test_codex_compacts_remotely_on_bedrock(codex_binary: Path, tmp_path: Path, fresh: Stack) -> None:
+    """Remote compaction (what Codex does with OpenAI, and with a provider that declares it): past its token
+    limit Codex sends the turn so far ending in a ``compaction_trigger``, keeps the one ``compaction`` item the
+    gateway answers with, and carries on from it; the gateway expands it into the checkpoint for Claude."""
+    fresh.bedrock.policy = agents.compacting_bedrock_agent
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "notes.txt").write_text(agents.ORIGINAL)
+    proxy = fresh.proxy()
+    with proxy.serve() as url:
+        write_config(tmp_path / "codex-home", f"{url}/v1", f"bedrock/{CLAUDE}", remote_compaction=True)
+        run = Codex(home=tmp_path / "codex-home", workdir=workdir).exec(agents.TASK_PROMPT)
+    report("codex-remote-compaction", proxy, fresh)
+
+    assert run.returncode == 0, run.describe()
+    assert (workdir / "notes.txt").read_text() == agents.PATCHED
+    assert run.final_message == agents.FINAL_TEXT
+    exchanges = [e.body or {} for e in proxy.exchanges]
+    triggered = [body for body in exchanges if body["input"][-1] == {"type": "compaction_trigger"}]
+    assert len(triggered) == 1
+    after = exchanges[exchanges.index(triggered[0]) + 1]
+    # Codex replays the gateway's compaction item instead of the turn's tool round
+    (item,) = _items(after, "compaction")
+    assert item["encrypted_content"].startswith("gw1.") and _items(after, "function_call_output") == []
+    # ...which reached Claude as the checkpoint the summarizer wrote
+    summary_request, next_request = fresh.bedrock.requests[1], fresh.bedrock.requests[2]
+    assert "checkpoint" in str(summary_request["system"])
+    assert agents.CHECKPOINT in str(next_request["messages"]) and "toolResult" not in str(next_request["messages"])
+
+
 def test_codex_as_the_built_in_openai_provider(codex_binary: Path, tmp_path: Path, fresh: Stack) -> None:
     """``openai_base_url`` = the gateway, no custom provider: Codex first tries Responses over WebSocket on
     ``GET /v1/responses``, then falls back to HTTP and must still finish the task. No proxy here, so the

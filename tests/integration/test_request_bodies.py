@@ -177,7 +177,7 @@ def test_a_corrupt_body_is_a_400(client: TestClient, upstream: FakeUpstream, enc
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("POST", "/v1/responses/compact"),
+        ("PUT", "/v1/responses/compact"),
         ("POST", "/v1/responses/anything"),
         ("PUT", "/v1/responses/resp_123"),
         ("POST", "/v1/responses/"),

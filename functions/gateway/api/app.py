@@ -40,7 +40,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.state.services = services
     errors.install(app)
     # Checked before the exception-class handlers: an unknown path, or a known one with another method
-    # (POST /v1/responses/compact), answers as OpenAI does, 404 "Invalid URL (METHOD /path)".
+    # (PUT /v1/responses/compact), answers as OpenAI does, 404 "Invalid URL (METHOD /path)".
     app.add_exception_handler(404, _invalid_url)
     app.add_exception_handler(405, _invalid_url)
     app.add_middleware(BodyMiddleware)

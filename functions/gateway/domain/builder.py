@@ -42,7 +42,7 @@ from gateway.schemas.responses import (
     ResponseError,
     ResponseUsage,
 )
-from gateway.schemas.tool_items import OutputItem
+from gateway.schemas.tool_items import Compaction, OutputItem
 
 
 class ResponseBuilder:
@@ -64,6 +64,8 @@ class ResponseBuilder:
         self._calls = CallWriter(self._events, self._output, thread, tools or ToolSet())
         self._reasoning = ReasoningWriter(self._events, self._output, thread)
         self._usage: Usage | None = None
+        self._spent = Usage(input_tokens=0, output_tokens=0)
+        """Used before the model call (a compaction), added to what the call reports."""
         self._finish: FinishReason | None = None
         self._final: Response | None = None
 
@@ -113,6 +115,15 @@ class ResponseBuilder:
                 self._finish = reason
             case _:
                 assert_never(event)
+        return self._events.flush()
+
+    def compacted(self, item: Compaction, usage: Usage) -> list[StreamEvent]:
+        """A compaction made before the model call: one finished output item, and what making it used."""
+        index = self._output.reserve()
+        self._events.item("response.output_item.added", index, item)
+        self._output.fill(index, item)
+        self._events.item("response.output_item.done", index, item)
+        self._spent = usage
         return self._events.flush()
 
     def finish(self) -> list[StreamEvent]:
@@ -167,7 +178,7 @@ class ResponseBuilder:
         incomplete: IncompleteDetails | None = None,
         error: ResponseError | None = None,
     ) -> Response:
-        usage = self._usage or Usage(input_tokens=0, output_tokens=0)
+        usage = _sum(self._usage or Usage(input_tokens=0, output_tokens=0), self._spent)
         self._final = self._shell.model_copy(
             update={
                 "status": status,
@@ -191,6 +202,16 @@ class ResponseBuilder:
     def _lifecycle(self, kind: str, response: Response) -> None:
         shown = self._events.disclosure.response(response)
         self._events.push(ResponseLifecycleEvent(type=kind, sequence_number=self._events.next(), response=shown))
+
+
+def _sum(first: Usage, second: Usage) -> Usage:
+    return Usage(
+        input_tokens=first.input_tokens + second.input_tokens,
+        output_tokens=first.output_tokens + second.output_tokens,
+        cached_tokens=first.cached_tokens + second.cached_tokens,
+        cache_write_tokens=first.cache_write_tokens + second.cache_write_tokens,
+        reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
+    )
 
 
 def public_view(response: Response, *, reveal: bool = False, disclosure: Disclosure | None = None) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from gateway.domain.ids import new_id
 from gateway.errors import NotFoundError
 from gateway.schemas.items import ContentPart, FunctionCallOutput, InputText, ItemReference, Message, OutputText
-from gateway.schemas.tool_items import ContextItem, InputItem, LocalShellCallOutput
+from gateway.schemas.tool_items import CompactionTrigger, ContextItem, InputItem, LocalShellCallOutput
 
 _PREFIX: Mapping[str, str] = {
     "message": "msg",
@@ -24,6 +24,7 @@ _PREFIX: Mapping[str, str] = {
     "tool_search_call": "tsc",
     "tool_search_output": "tso",
     "additional_tools": "at",
+    "compaction": "cmp",
 }
 """Id prefixes of items the gateway names (an item a client sends without an id gets one on storing)."""
 
@@ -48,6 +49,8 @@ def normalize_input(
         if isinstance(item, ItemReference):
             items.append(_resolve(item.id, referenced))
             continue
+        if isinstance(item, CompactionTrigger):
+            continue  # a request to compact (``domain/compaction.py``), not part of the context
         if isinstance(item, Message) and isinstance(item.content, str):
             item = item.model_copy(update={"content": _parts_of(item.role, item.content)})
         prefix = _PREFIX.get(item.type)

@@ -64,7 +64,8 @@ class Discloser:
     async def sealer(self) -> Sealer:
         if self._source is None:
             raise InvalidRequestError(
-                "Reasoning state cannot be sealed on this deployment (no sealing key).", param="include"
+                "Reasoning and compaction state cannot be sealed on this deployment (no sealing key).",
+                param="include",
             )
         return await self._source.get()
 

@@ -7,24 +7,27 @@ conditional terminal write (with the terminal event) for a background one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from gateway.domain.builder import ResponseBuilder, public_view
+from gateway.domain.compaction import Compactor, summarize
 from gateway.domain.context import droppable_prefix, protected_tail_start
 from gateway.domain.disclosure import HIDDEN, Disclosure
 from gateway.domain.failure import response_error
 from gateway.domain.ports import ResponseStore, StoredResponse
 from gateway.domain.tools import ToolSet
-from gateway.domain.transcript import to_upstream
-from gateway.domain.upstream import ModelRequest, Provider, ProviderEvent, TokenCounter
+from gateway.domain.transcript import UpstreamItem, to_upstream
+from gateway.domain.upstream import Finish, ModelRequest, Provider, ProviderEvent, TokenCounter, Usage
 from gateway.errors import ContextLengthExceededError, GatewayError, InvalidRequestError, UpstreamError
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
-from gateway.schemas.tool_items import ContextItem
+from gateway.schemas.tool_items import Compaction, ContextItem
 
+logger = logging.getLogger("gateway")
 REVEAL_REASONING = "reasoning.encrypted_content"
 
 Settle = Callable[[Response, Sequence[StreamEvent]], Awaitable[None]]
@@ -52,6 +55,10 @@ class Run:
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
     after_settle: Callable[[Response], Awaitable[None]] | None = None
     """Called with the final response once it is stored (a ``conversation``'s append), before the terminal event."""
+    compactor: Compactor = field(default_factory=lambda: Compactor(""))
+    """The compaction items of the context, opened, and whether this request compacts (``domain/compaction.py``)."""
+    compacted: tuple[Compaction, Usage] | None = field(default=None, init=False)
+    """The compaction this run made, and what it used: the response's first output item."""
     _upstream: AsyncExitStack = field(default_factory=AsyncExitStack, init=False)
     """Holds the provider's open call; closing it (at the end of the run, however it ends) ends the call."""
     _events: AsyncIterator[ProviderEvent] | None = field(default=None, init=False)
@@ -65,8 +72,25 @@ class Run:
     async def open(self) -> None:
         """Start the upstream call. Every refusal raises here, before any event is sent: client errors (4xx, 429)
         become the request's status; an ``UpstreamError`` the caller hands back to ``events``/``result`` as the
-        failure the run ends with (a stream that says ``response.failed``, a stored failed response)."""
-        history, new = to_upstream(self.history), to_upstream(self.input_items)
+        failure the run ends with (a stream that says ``response.failed``, a stored failed response).
+
+        A compacting request compacts here first: on its trigger (and then calls nothing else), or past its
+        threshold."""
+        if self.compactor.trigger or await self._over_threshold():
+            await self._compact()
+            if self.compactor.trigger:
+                self._events = _finished()
+                return
+        try:
+            await self._open_model()
+        except ContextLengthExceededError:
+            if not (self.compactor.auto and self.compactor.threshold is None and self.compacted is None):
+                raise
+            await self._compact()  # no threshold: compact when the context does not fit, then try again
+            await self._open_model()
+
+    async def _open_model(self) -> None:
+        history, new = self._upstream_items()
         items = [*history, *new]
         protect = protected_tail_start(items, len(new), chained=bool(history))
         cuts = iter(droppable_prefix(items, protect) if self.params.truncation == "auto" else ())
@@ -82,14 +106,40 @@ class Run:
                     raise
                 start = cut
 
+    def _upstream_items(self) -> tuple[list[UpstreamItem], list[UpstreamItem]]:
+        """The context as the model sees it: compaction items expanded, and after this run's compaction only what
+        it kept."""
+        new = self.input_items if self.compacted is None else [*self.input_items, self.compacted[0]]
+        history, new = self.compactor.view(self.history, new)
+        return to_upstream(history), to_upstream(new)
+
+    async def _over_threshold(self) -> bool:
+        threshold = self.compactor.threshold
+        if not self.compactor.auto or threshold is None:
+            return False
+        try:
+            return await self.count_input_tokens() > threshold
+        except GatewayError as exc:
+            # Not counted, not compacted: the call goes ahead, and a context that does not fit is still refused.
+            logger.warning("compact_threshold not checked, the input tokens could not be counted: %s", exc.message)
+            return False
+
+    async def _compact(self) -> None:
+        """Summarize the whole context into one sealed compaction item (the same model, through the provider)."""
+        history, new = self._upstream_items()
+        summary, usage = await summarize(self.provider, self.model, [*history, *new], self.params)
+        item = self.compactor.seal(summary, self.thread)
+        self.compactor = self.compactor.with_summary(item, summary)
+        self.compacted = (item, usage)
+
     async def count_input_tokens(self) -> int:
         """The input ``open`` would send first, counted by the provider (``POST /v1/responses/input_tokens``).
 
         Built exactly as ``open`` builds its first attempt: keep the two in step."""
         if not isinstance(self.provider, TokenCounter):
             raise InvalidRequestError(f"Counting input tokens is not supported for the model '{self.params.model}'.")
-        items = [*to_upstream(self.history), *to_upstream(self.input_items)]
-        request = ModelRequest(self.model, self.params.instructions, items, self.params, self.tools)
+        history, new = self._upstream_items()
+        request = ModelRequest(self.model, self.params.instructions, [*history, *new], self.params, self.tools)
         return await self.provider.count_input_tokens(request)
 
     async def events(self, failure: GatewayError | None = None) -> AsyncIterator[StreamEvent]:
@@ -144,6 +194,9 @@ class Run:
                 error = response_error(failure or UpstreamError("The upstream call was not started."))
                 terminal = builder.fail(error.code, error.message)
             else:
+                if self.compacted is not None:
+                    for event in builder.compacted(*self.compacted):
+                        yield event
                 try:
                     async for provider_event in self._events:
                         for event in builder.feed(provider_event):
@@ -179,3 +232,8 @@ class Run:
             client_metadata=self.params.client_metadata,
         )
         await self.store.put(record)
+
+
+async def _finished() -> AsyncIterator[ProviderEvent]:
+    """The model call of a run that only compacts: it ends at once."""
+    yield Finish("stop")

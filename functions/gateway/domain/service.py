@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Literal
 
 from gateway.domain.builder import ResponseBuilder, public_view
+from gateway.domain.compaction import compact_request, compacted_response, compactor_for
 from gateway.domain.context import normalize_input, referenced_ids
 from gateway.domain.conversations import appender, conversation_id, history_of
 from gateway.domain.disclosure import HIDDEN, Discloser, Disclosure, SealerSource, needs_opening, open_sealed
@@ -36,8 +37,8 @@ from gateway.domain.upstream import ProviderResolver
 from gateway.domain.validation import check_create
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.requests import ResponseCreateParams
-from gateway.schemas.responses import ItemList, Response, ResponseError, ResponseStatus
+from gateway.schemas.requests import ResponseCompactParams, ResponseCreateParams
+from gateway.schemas.responses import CompactedResponse, ItemList, Response, ResponseError, ResponseStatus
 from gateway.schemas.tool_items import ContextItem
 
 __all__ = ["ResponsesService", "Run"]
@@ -97,6 +98,7 @@ class ResponsesService:
         input_items = normalize_input(sent, thread, referenced)
         check_tool_pairing(history, input_items)
         tools = build_toolset(params, [*history, *input_items], refuse_hosted=self._refuse_hosted_tools)
+        compactor = await compactor_for(tenant, params, [*history, *input_items], self._discloser.sealer)
         status: ResponseStatus = "queued" if params.background else "in_progress"
         return Run(
             tenant=tenant,
@@ -112,6 +114,7 @@ class ResponsesService:
             tools=tools,
             disclosure=Disclosure(tenant, sealer) if _reveals(params) else HIDDEN,
             after_settle=self._appender(tenant, conversation, input_items),
+            compactor=compactor,
         )
 
     def _appender(
@@ -131,6 +134,12 @@ class ResponsesService:
         Prepared as a create is (same checks, routing, history and references); nothing is stored."""
         run = await self.prepare(tenant, params)
         return await run.count_input_tokens()
+
+    async def compact(self, tenant: str, params: ResponseCompactParams) -> CompactedResponse:
+        """``POST /v1/responses/compact``: prepared and run as a create ending in ``compaction_trigger``."""
+        run = await self.prepare(tenant, compact_request(params))
+        response = await run.result()
+        return compacted_response(response, [*run.history, *run.input_items])
 
     async def submit(self, run: Run) -> Response:
         """Store a prepared background response ``queued`` (with its input and request) and enqueue its job."""
@@ -190,6 +199,9 @@ class ResponsesService:
             disclosure=await self._discloser.disclosure(record.tenant, _reveals(params)),
             settle=settle,
             after_settle=self._appender(record.tenant, conversation, record.input_items),
+            compactor=await compactor_for(
+                record.tenant, params, [*history, *record.input_items], self._discloser.sealer
+            ),
         )
 
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:

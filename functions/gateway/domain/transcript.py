@@ -10,6 +10,7 @@ folded into them here, once, for both providers:
 | ``local_shell_call`` / ``shell_call`` / ``apply_patch_call`` | function call with the action as arguments |
 | any ``…_output`` | function output (shell results as text: exit code, stdout, stderr) |
 | ``tool_search_*``, ``additional_tools``, hosted-tool history | nothing: the upstream cannot act on them |
+| ``compaction`` | its summary as a user message, expanded before this (``domain/compaction.py``) |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gateway.schemas.tool_items import (
     AdditionalTools,
     ApplyPatchCall,
     ApplyPatchCallOutput,
+    Compaction,
     ContextItem,
     CustomToolCall,
     CustomToolCallOutput,
@@ -69,8 +71,8 @@ def _convert(item: ContextItem) -> UpstreamItem | None:  # noqa: C901 - one arm 
         case ApplyPatchCallOutput():
             text = item.status if not item.output else f"{item.status}: {item.output}"
             return FunctionCallOutput(id=item.id, call_id=item.call_id, output=text)
-        case ToolSearchCall() | ToolSearchOutput() | AdditionalTools() | HostedToolHistory():
-            return None
+        case ToolSearchCall() | ToolSearchOutput() | AdditionalTools() | HostedToolHistory() | Compaction():
+            return None  # a compaction is expanded before this (``domain/compaction.py``)
         case _:
             assert_never(item)
 

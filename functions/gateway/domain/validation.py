@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from gateway.errors import InvalidRequestError
 from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.tool_items import CompactionTrigger
 
 
 def check_create(params: ResponseCreateParams) -> None:
@@ -31,7 +32,20 @@ def check_create(params: ResponseCreateParams) -> None:
             param="stream_options",
             code="invalid_value",
         )
+    _check_trigger(params)
     _check_unsupported(params)
+
+
+def _check_trigger(params: ResponseCreateParams) -> None:
+    """``compaction_trigger`` compacts everything before it, so nothing may follow it."""
+    items = params.input if isinstance(params.input, list) else []
+    at = [index for index, item in enumerate(items) if isinstance(item, CompactionTrigger)]
+    if at and at != [len(items) - 1]:
+        raise InvalidRequestError(
+            "A compaction_trigger item must be the last item of input, and there may be only one.",
+            param=f"input[{at[0]}]",
+            code="invalid_value",
+        )
 
 
 def _unsupported(param: str, what: str) -> InvalidRequestError:
@@ -41,7 +55,5 @@ def _unsupported(param: str, what: str) -> InvalidRequestError:
 def _check_unsupported(params: ResponseCreateParams) -> None:
     if params.prompt is not None:
         raise _unsupported("prompt", "Stored prompt templates are")
-    if params.context_management is not None:
-        raise _unsupported("context_management", "Context compaction is")
     if params.include and "message.output_text.logprobs" in params.include:
         raise _unsupported("include", "Output logprobs are")

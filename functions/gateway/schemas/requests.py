@@ -70,6 +70,13 @@ class PromptCacheOptions(RequestModel):
     ttl: str | None = None
 
 
+class ContextManagement(RequestModel):
+    """Compact the context inside a create once it passes ``compact_threshold`` input tokens."""
+
+    type: Literal["compaction"]
+    compact_threshold: int | None = Field(default=None, ge=1000)
+
+
 class ResponseCreateParams(RequestModel):
     """Every field of the create request. Unknown fields are rejected with ``unknown_parameter``."""
 
@@ -113,8 +120,7 @@ class ResponseCreateParams(RequestModel):
     """Codex CLI's per-request tags: kept on the stored record, never echoed or forwarded upstream."""
     prompt: dict[str, Any] | None = None
     """Stored prompt templates are not supported; a non-null value is refused."""
-    context_management: list[dict[str, Any]] | None = None
-    """Compaction is not supported; a non-null value is refused."""
+    context_management: Annotated[list[ContextManagement], Field(max_length=1)] | None = None
     moderation: Any = None
     personality: Any = None
 
@@ -150,3 +156,16 @@ class ResponseCreateParams(RequestModel):
                     {"key": key},
                 )
         return value
+
+
+class ResponseCompactParams(RequestModel):
+    """``POST /v1/responses/compact``: the context to compact, as a create would assemble it."""
+
+    model: str | None = None
+    input: Annotated[str, Field(max_length=10_485_760)] | list[InputItem] | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    prompt_cache_key: str | None = Field(default=None, max_length=64)
+    prompt_cache_options: PromptCacheOptions | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"] | None = None

@@ -90,6 +90,16 @@ class Response(WireModel):
     """Moderation results; the gateway moderates nothing, so always null (a request's ``moderation`` is accepted)."""
 
 
+class CompactedResponse(WireModel):
+    """``POST /v1/responses/compact``'s reply: the user messages, then one ``compaction`` item."""
+
+    id: str
+    object: Literal["response.compaction"] = "response.compaction"
+    created_at: int
+    output: list[OutputItem]
+    usage: ResponseUsage
+
+
 class DeletedResponse(WireModel):
     id: str
     object: Literal["response"] = "response"

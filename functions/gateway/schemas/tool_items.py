@@ -180,6 +180,24 @@ HOSTED_HISTORY_TYPES = (
 )
 
 
+class Compaction(WireModel):
+    """A compacted context (``POST /v1/responses/compact``, ``compaction_trigger``, ``context_management``).
+
+    ``encrypted_content`` is the summary sealed for the tenant (``domain/compaction.py``); it is kept sealed at
+    rest too, and opened only to build an upstream request."""
+
+    type: Literal["compaction"] = "compaction"
+    id: str | None = None
+    encrypted_content: str = Field(max_length=10_485_760)
+    created_by: str | None = optional()
+
+
+class CompactionTrigger(WireModel):
+    """Codex's request to compact the context inside a create: the last input item, never stored."""
+
+    type: Literal["compaction_trigger"] = "compaction_trigger"
+
+
 class HostedToolHistory(WireModel):
     """A hosted tool's call or result from an earlier turn (made by OpenAI): carried unchanged, unseen upstream."""
 
@@ -201,6 +219,7 @@ ToolItem = (
     | ToolSearchOutput
     | AdditionalTools
     | HostedToolHistory
+    | Compaction
 )
 ContextItem = Message | FunctionCall | FunctionCallOutput | Reasoning | ToolItem
 """A resolved item of a model's context: what is stored and translated (no references left)."""
@@ -221,6 +240,7 @@ _TAGGED = (
     | Annotated[ToolSearchCall, Tag("tool_search_call")]
     | Annotated[ToolSearchOutput, Tag("tool_search_output")]
     | Annotated[AdditionalTools, Tag("additional_tools")]
+    | Annotated[Compaction, Tag("compaction")]
 )
 _HOSTED = Annotated[HostedToolHistory, Tag("hosted")]
 
@@ -230,7 +250,13 @@ def _tag(value: Any) -> str | None:
     return "hosted" if tag in HOSTED_HISTORY_TYPES else tag
 
 
-InputItem = Annotated[_TAGGED | _HOSTED | Annotated[ItemReference, Tag("item_reference")], Discriminator(_tag)]
+InputItem = Annotated[
+    _TAGGED
+    | _HOSTED
+    | Annotated[ItemReference, Tag("item_reference")]
+    | Annotated[CompactionTrigger, Tag("compaction_trigger")],
+    Discriminator(_tag),
+]
 """Anything a client may put in ``input``."""
 
 StoredItem = Annotated[_TAGGED | _HOSTED, Discriminator(_tag)]
@@ -243,7 +269,8 @@ OutputItem = Annotated[
     | Annotated[CustomToolCall, Tag("custom_tool_call")]
     | Annotated[LocalShellCall, Tag("local_shell_call")]
     | Annotated[ShellCall, Tag("shell_call")]
-    | Annotated[ApplyPatchCall, Tag("apply_patch_call")],
+    | Annotated[ApplyPatchCall, Tag("apply_patch_call")]
+    | Annotated[Compaction, Tag("compaction")],
     Discriminator(_item_tag),
 ]
 """What a model produces in ``output``."""

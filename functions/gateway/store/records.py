@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from gateway.domain.ports import StoredResponse
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
-from gateway.schemas.tool_items import ContextItem, StoredItem
+from gateway.schemas.tool_items import CompactionTrigger, ContextItem, StoredItem
 
 Item = dict[str, Any]
 _ITEMS: TypeAdapter[list[ContextItem]] = TypeAdapter(list[StoredItem])
@@ -69,11 +69,18 @@ def to_item(record: StoredResponse) -> Item:
     if record.parent:
         item["parent"] = {"S": record.parent}
     if record.request is not None:
-        # The input is stored once, as the response's input items.
-        item["request"] = {"S": record.request.model_dump_json(by_alias=True, exclude_unset=True, exclude={"input"})}
+        item["request"] = {"S": _request_json(record.request)}
     if record.client_metadata:
         item["client_metadata"] = {"M": {key: {"S": value} for key, value in record.client_metadata.items()}}
     return item
+
+
+def _request_json(request: ResponseCreateParams) -> str:
+    """The request without its input, which is stored once, as the response's input items; all but a closing
+    ``compaction_trigger``, which asks for compaction and is no context item."""
+    trigger = isinstance(request.input, list) and request.input and isinstance(request.input[-1], CompactionTrigger)
+    kept = request.model_copy(update={"input": [CompactionTrigger(type="compaction_trigger")]}) if trigger else request
+    return kept.model_dump_json(by_alias=True, exclude_unset=True, exclude=None if trigger else {"input"})
 
 
 def payload_size(item: Item) -> int:

@@ -170,6 +170,36 @@ def _previous_response_id(client: Client) -> list[str]:
     return errors if second is None else errors + has_output(second) + completed(second)
 
 
+def _compact_new_chain(client: Client) -> list[str]:
+    """``websocket-compact-new-chain`` over HTTP (the WebSocket half is the WebSocket suite's): the output of
+    ``/responses/compact`` is the base input of a new, unstored, streamed response without a chain."""
+    compact = {
+        "model": client.model,
+        "input": [
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Remember the code word: slate."}],
+            },
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "OK."}]},
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Compress this conversation for later continuation."}],
+            },
+        ],
+    }
+    reply = client.http.post(f"{client.base_url}/responses/compact", json=compact)
+    if reply.status_code >= 400:
+        return [f"HTTP {reply.status_code} from /responses/compact: {reply.text}"]
+    output = reply.json().get("output")
+    if not isinstance(output, list):
+        return ["Compaction response did not include an output array"]
+    body = {"store": False, "input": [*output, _user("Continue from here. Reply with exactly: compacted")], "tools": []}
+    response, errors = client.post(body, stream=True)
+    return errors if response is None else errors + has_output(response) + completed(response)
+
+
 CASES: dict[str, Callable[[Client], list[str]]] = {
     "basic-response": _single({"input": [_user("Say hello in three words.")]}, has_output, completed),
     "streaming-response": _single({"input": [_user("Count to five.")]}, completed, stream=True),
@@ -227,4 +257,5 @@ CASES: dict[str, Callable[[Client], list[str]]] = {
         completed,
     ),
     "previous-response-id": _previous_response_id,
+    "compact-new-chain": _compact_new_chain,
 }

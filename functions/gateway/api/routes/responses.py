@@ -17,7 +17,7 @@ from gateway.api.sse import event_stream
 from gateway.api.validation import from_validation_error
 from gateway.errors import InvalidRequestError, UpstreamError
 from gateway.schemas.events import StreamEvent
-from gateway.schemas.requests import ResponseCreateParams
+from gateway.schemas.requests import ResponseCompactParams, ResponseCreateParams
 from gateway.schemas.responses import DeletedResponse
 
 router = APIRouter(prefix="/v1/responses")
@@ -74,6 +74,17 @@ def _sse(
     on_close: Callable[[], Awaitable[None]] | None = None,
 ) -> HttpResponse:
     return event_stream(events, services.settings.keepalive_seconds, headers, on_close=on_close)
+
+
+@router.post("/compact")
+async def compact_response(request: Request) -> HttpResponse:
+    services, tenant = await authorized(request)
+    try:
+        params = ResponseCompactParams.model_validate_json(await request.body() or b"{}")
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+    compacted = await services.responses.compact(tenant, params)
+    return HttpResponse(compacted.model_dump_json(), media_type=JSON)
 
 
 @router.get("/{response_id}")

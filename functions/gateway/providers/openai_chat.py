@@ -56,6 +56,8 @@ class OpenAIChatProvider:
         max_tokens_field: str = "max_completion_tokens",
         headers: dict[str, str] | None = None,
         credentials_hint: str = "the upstream's API key",
+        address_hint: str = "the upstream's base URL",
+        unconfigured: str | None = None,
     ) -> None:
         self.name = name
         self._url = httpx.URL(base_url.rstrip("/") + "/chat/completions")
@@ -63,6 +65,10 @@ class OpenAIChatProvider:
         self._total_timeout = total_timeout
         self._max_tokens_field = max_tokens_field
         self._credentials_hint = credentials_hint
+        self._address_hint = address_hint
+        self._unconfigured = unconfigured
+        """Why no call can succeed (no key for a server that needs one): said at once, instead of the upstream's
+        401 or, offline, a DNS failure that points nowhere."""
         fixed = {
             "accept": "text/event-stream",
             "accept-encoding": "identity",
@@ -76,6 +82,9 @@ class OpenAIChatProvider:
 
     @asynccontextmanager
     async def open(self, request: ModelRequest) -> AsyncIterator[AsyncIterator[ProviderEvent]]:
+        if self._unconfigured is not None:
+            logger.warning("upstream %s is not configured: %s", self.name, self._unconfigured)
+            raise UpstreamCredentialsError(f"Upstream '{self.name}' is not configured: {self._unconfigured}")
         body = to_json(chat_body(request, max_tokens_field=self._max_tokens_field))  # compact UTF-8
         upstream = self._client.build_request("POST", self._url, content=body, headers=self._headers)
         deadline = None if self._total_timeout is None else asyncio.get_running_loop().time() + self._total_timeout
@@ -90,7 +99,8 @@ class OpenAIChatProvider:
             raise self._silent() from exc
         except TRANSPORT_ERRORS as exc:
             raise UpstreamError(
-                f"Upstream '{self.name}' could not be reached, or closed the connection: {_reason(exc)}."
+                f"Upstream '{self.name}' could not be reached, or closed the connection ({self._reason(exc)}). "
+                f"Check {self._address_hint}."
             ) from exc
         events = self._events(reply, deadline)
         try:
@@ -127,7 +137,7 @@ class OpenAIChatProvider:
         except SSEError as exc:  # a 200 that is not an event stream
             raise UpstreamError(f"Upstream '{self.name}' did not answer with an event stream.") from exc
         except TRANSPORT_ERRORS as exc:
-            raise UpstreamError(f"Upstream '{self.name}' broke off the stream: {_reason(exc)}.") from exc
+            raise UpstreamError(f"Upstream '{self.name}' broke off the stream: {self._reason(exc)}.") from exc
         finally:
             if done:
                 await _drain(sse)
@@ -136,6 +146,14 @@ class OpenAIChatProvider:
         if finish is None and not done:
             raise UpstreamError(f"Upstream '{self.name}' ended the stream without finishing.")
         yield Finish(finish or "stop")
+
+    def _reason(self, exc: BaseException) -> str:
+        """The underlying failure's class, for the client; its words and the upstream's URL, which name the
+        operator's hosts, go to the log (with the request's id, from the log scope). httpx-aiohttp maps a dropped
+        connection to ``ConnectTimeout``, so httpx's class alone would mislead."""
+        cause = exc.__cause__ or exc
+        logger.warning("upstream %s at %s failed: %r", self.name, self._url, cause)
+        return type(cause).__name__
 
     def _too_long(self) -> UpstreamError:
         return UpstreamError(
@@ -233,14 +251,6 @@ async def _drain(sse: AsyncIterator[ServerSentEvent]) -> None:
         async with asyncio.timeout(_DRAIN_SECONDS):
             async for _ in sse:
                 pass
-
-
-def _reason(exc: BaseException) -> str:
-    """The underlying failure's class, for the client; its words (which name the upstream's host) go to the log.
-    httpx-aiohttp maps a dropped connection to ``ConnectTimeout``, so httpx's class alone would mislead."""
-    cause = exc.__cause__ or exc
-    logger.warning("upstream call failed: %r", cause)
-    return type(cause).__name__
 
 
 def _message_of(payload: Any) -> str:

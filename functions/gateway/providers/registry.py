@@ -84,6 +84,9 @@ class ProviderRegistry:
                 total_timeout=self._settings.upstream_read_timeout,
                 credentials_hint="OPENAI_API_KEY"
                 + (" in the secret RESPONSES_PROVIDER_SECRET_ID names" if from_secret else ""),
+                address_hint="OPENAI_BASE_URL (an OpenAI-compatible server's /v1 URL), or use a bedrock/<model id>"
+                " model",
+                unconfigured=openai_unconfigured(self._settings),
             )
         upstream = self._upstreams.get(name)
         if upstream is None:
@@ -99,6 +102,7 @@ class ProviderRegistry:
             max_tokens_field=upstream.get("max_tokens_field", "max_completion_tokens"),
             headers=upstream.get("headers"),
             credentials_hint=f"the api_key or api_key_secret of '{name}' in RESPONSES_PROVIDERS_FILE",
+            address_hint=f"the base_url of '{name}' in RESPONSES_PROVIDERS_FILE",
         )
 
     @property
@@ -119,6 +123,22 @@ class ProviderRegistry:
         ):
             raise ValueError(f"{path}: expected an object of {{name: {{base_url, ...}}}}")
         return declared
+
+
+OPENAI_HOST = "api.openai.com"
+
+
+def openai_unconfigured(settings: Settings) -> str | None:
+    """What is missing for the ``openai`` upstream to answer, or None: api.openai.com refuses a call without a
+    key, while a local OpenAI-compatible server (Ollama, vLLM) may need none."""
+    from urllib.parse import urlsplit
+
+    if settings.openai_api_key or urlsplit(settings.openai_base_url).hostname != OPENAI_HOST:
+        return None
+    return (
+        f"OPENAI_API_KEY is not set, and {OPENAI_HOST} needs one. Set it, or set OPENAI_BASE_URL to another "
+        "OpenAI-compatible server, or use a bedrock/<model id> model."
+    )
 
 
 def upstream_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

@@ -37,6 +37,8 @@ def body(newline: bytes, *, done: bool = True) -> bytes:
 
 
 def provider(handler: httpx.MockTransport, **settings: object) -> Provider:
+    # A key: without one, the default api.openai.com upstream refuses before any call (test_upstream_setup.py).
+    settings = {"openai_api_key": "sk-test", **settings}
     registry = ProviderRegistry(Settings(**settings), http_transport=handler)  # type: ignore[arg-type]
     return registry.resolve("openai/m")[0]
 

@@ -1,48 +1,131 @@
 """``python -m gateway.keys``: create, list and revoke API keys in the gateway's table.
 
-The key itself is printed once at creation; only its SHA-256 hash is stored.
+The key itself is printed once at creation; only its SHA-256 hash is stored. ``--local`` manages the keys of a
+running ``make run`` (its in-memory moto table); otherwise the table is ``RESPONSES_TABLE_NAME`` in the AWS
+account of the standard credential chain (``make keys`` finds a deployed stage's table itself).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
 
-import boto3
+if TYPE_CHECKING:
+    from gateway.store.keys import DynamoKeyStore
 
-from gateway.settings import get_settings
-from gateway.store.keys import DynamoKeyStore
+
+class CommandError(Exception):
+    """A failure the user can fix, said in one line (never a traceback)."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway.keys", description=__doc__)
+    args = _parser().parse_args(argv)
+    try:
+        local = _local_server() if args.local else None
+        return _run(args, local)
+    except CommandError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway.keys", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--local", action="store_true", help="the keys of the running `make run` (its moto table)")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a key for a tenant and print it once")
     create.add_argument("--tenant", required=True)
     commands.add_parser("list", help="list keys (ids, tenants, dates; never the keys)")
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
-    args = parser.parse_args(argv)
+    return parser
 
-    settings = get_settings()
-    store = DynamoKeyStore(settings.table_name, boto3.client("dynamodb", region_name=settings.aws_region))
-    out = sys.stdout
+
+def _local_server() -> str:
+    """Point this process at the running ``make run``'s table; returns the server's URL."""
+    from gateway.dev.state import NoLocalServer, running_server
+
+    try:
+        server = running_server()
+    except NoLocalServer as exc:
+        raise CommandError(str(exc)) from None
+    server.use()
+    return server.url
+
+
+def _run(args: argparse.Namespace, local: str | None) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pydantic import ValidationError
+
+    from gateway.settings import get_settings
+    from gateway.store.keys import DynamoKeyStore
+
+    get_settings.cache_clear()  # ``--local`` has just pointed the environment at make run's table
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    where = f"the local server {local} (make run)" if local else f"table {settings.table_name} in {settings.aws_region}"
+    try:
+        store = DynamoKeyStore(settings.table_name, boto3.client("dynamodb", region_name=settings.aws_region))
+        return _command(args, store, where, sys.stdout)
+    except ValueError as exc:  # the store's own check of a tenant name
+        raise CommandError(str(exc)) from None
+    except ClientError as exc:
+        raise CommandError(_client_error(exc, where)) from None
+    except BotoCoreError as exc:
+        raise CommandError(_botocore_error(exc)) from None
+
+
+def _command(args: argparse.Namespace, store: DynamoKeyStore, where: str, out: TextIO) -> int:
     if args.command == "create":
         key, record = store.create(args.tenant)
         out.write(f"key id: {record.key_id}\ntenant: {record.tenant}\n{key}\n")
-        out.write("Store this key now: it is not shown again.\n")
+        out.write(f"Store this key now: it is not shown again. (Created in {where}.)\n")
     elif args.command == "list":
         for record in store.list():
             created = datetime.fromtimestamp(record.created_at, UTC).isoformat(timespec="seconds")
             state = "revoked" if record.revoked else "active"
             out.write(f"{record.key_id}  {record.tenant:<24} {created}  {state}\n")
-    elif not store.revoke(args.key_id):
-        sys.stderr.write(f"no key with id {args.key_id}\n")
-        return 1
-    else:
+    elif store.revoke(args.key_id):
         out.write(f"revoked {args.key_id}\n")
+    else:
+        raise CommandError(f"no key with id {args.key_id} in {where} (`list` shows the ids)")
     return 0
+
+
+def _client_error(exc: Exception, where: str) -> str:
+    response = getattr(exc, "response", {})
+    code = response.get("Error", {}).get("Code", "")
+    message = response.get("Error", {}).get("Message", str(exc))
+    if code == "ResourceNotFoundException":
+        return (
+            f"{where}: the table does not exist. Set RESPONSES_TABLE_NAME and AWS_REGION to a deployed table, "
+            "use `make keys` (it reads a deployed stage's table), or --local for `make run`"
+        )
+    return f"DynamoDB refused the call ({code}): {message}"
+
+
+def _botocore_error(exc: Exception) -> str:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) for a "
+            "deployed table, or pass --local for the keys of a running `make run`"
+        )
+    if isinstance(exc, NoRegionError):
+        return "no AWS region: set AWS_REGION"
+    if isinstance(exc, EndpointConnectionError):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+        return f"cannot reach DynamoDB{' at ' + endpoint if endpoint else ''}: {exc}"
+    return f"AWS call failed: {exc}"
 
 
 if __name__ == "__main__":

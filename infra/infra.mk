@@ -3,10 +3,15 @@
 #   make bundle                      build/lambda/ and build/lambda.zip (no Docker), prints the zipped size
 #   make synth [STAGE=prod]          infra/cdk.out/, offline, no AWS credentials; cdk-nag runs during synth
 #   make deploy / diff / destroy     the pinned aws-cdk CLI (npm, installed into .cdk/ on first use)
+#   [WORKER_RESERVED=N]              with synth/diff/deploy: reserve N executions for the worker (default none)
 #   make keys ARGS="create --tenant acme"   python -m gateway.keys against the deployed stack's table
 #   make invoke EVENT=events/http-create-response.json   one event through the real handler, against moto
 
 STAGE ?= dev
+STACK := responses-gateway-$(STAGE)
+# Executions reserved for the worker (empty: none). Lambda keeps 100 unreserved, so N needs a quota of N + 100.
+WORKER_RESERVED ?=
+CDK_CONTEXT := -c stage=$(STAGE) $(if $(WORKER_RESERVED),-c workerReservedConcurrency=$(WORKER_RESERVED))
 CDK_VERSION := 2.1148.1
 CDK_APPROVAL ?= never
 
@@ -14,6 +19,7 @@ CDK_DIR := .cdk
 CDK := $(abspath $(CDK_DIR))/node_modules/.bin/cdk
 CDK_STAMP := $(CDK_DIR)/.installed-$(CDK_VERSION)
 BUNDLE := build/lambda.zip
+comma := ,
 # The infra extra (aws-cdk-lib, cdk-nag) lives behind INFRA_STAMP where the top-level Makefile defines one.
 INFRA_READY := $(or $(INFRA_STAMP),$(VENV)/.installed)
 INFRA_ENV := PYTHONPATH=$(CURDIR)/infra:$(CURDIR)/functions JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
@@ -32,25 +38,29 @@ $(BUNDLE): $(INFRA_READY) $(BUNDLE_INPUTS)
 
 ## Synthesize the stack (and run cdk-nag) into infra/cdk.out/, with no AWS account or CLI.
 synth: $(INFRA_READY) $(BUNDLE)
-	cd infra && $(INFRA_ENV) CDK_OUTDIR=cdk.out CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}' $(abspath $(PY)) app.py
-	@echo "infra/cdk.out/responses-gateway-$(STAGE).template.json"
+	cd infra && $(INFRA_ENV) CDK_OUTDIR=cdk.out \
+		CDK_CONTEXT_JSON='{"stage":"$(STAGE)"$(if $(WORKER_RESERVED),$(comma)"workerReservedConcurrency":"$(WORKER_RESERVED)")}' \
+		$(abspath $(PY)) app.py
+	@echo "infra/cdk.out/$(STACK).template.json infra/cdk.out/responses-gateway-account.template.json"
 
 $(CDK_STAMP):
 	npm install --prefix $(CDK_DIR) --no-audit --no-fund --loglevel=error aws-cdk@$(CDK_VERSION)
 	touch $@
 
 ## Deploy STAGE (default dev) with the current AWS credentials; bootstraps the account/region on first use.
+## The stage's stack depends on responses-gateway-account (API Gateway's logging role), which the CLI deploys first.
 deploy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
-	cd infra && $(CDK_ENV) $(CDK) bootstrap -c stage=$(STAGE)
-	cd infra && $(CDK_ENV) $(CDK) deploy -c stage=$(STAGE) --require-approval $(CDK_APPROVAL) \
+	cd infra && $(CDK_ENV) $(CDK) bootstrap $(CDK_CONTEXT)
+	cd infra && $(CDK_ENV) $(CDK) deploy $(STACK) $(CDK_CONTEXT) --require-approval $(CDK_APPROVAL) \
 		--outputs-file cdk.out/outputs-$(STAGE).json
 
 diff: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
-	cd infra && $(CDK_ENV) $(CDK) diff -c stage=$(STAGE)
+	cd infra && $(CDK_ENV) $(CDK) diff $(STACK) $(CDK_CONTEXT)
 
-## Delete STAGE's stack (asks first). prod keeps its table, bucket, secret and logs (RETAIN).
+## Delete STAGE's stack (asks first). prod keeps its table, bucket, secret and logs (RETAIN). The account stack
+## stays for the other stages: `cd infra && cdk destroy responses-gateway-account` once none is left.
 destroy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
-	cd infra && $(CDK_ENV) $(CDK) destroy -c stage=$(STAGE)
+	cd infra && $(CDK_ENV) $(CDK) destroy $(STACK) $(CDK_CONTEXT)
 
 ## Manage API keys of a deployed stage: make keys ARGS="create --tenant acme" | ARGS=list | ARGS="revoke ID"
 keys: $(INFRA_READY)

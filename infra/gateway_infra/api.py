@@ -109,8 +109,9 @@ class GatewayApi(Construct):
             # request payload, so plain bodies up to about 4.5 MB, compressed ones up to RESPONSES_MAX_BODY_BYTES
             # once decompressed. Responses are unaffected: the functions never flag theirs as base64.
             binary_media_types=["*/*"],
-            # API Gateway can write access and execution logs only through this account-level role.
-            cloud_watch_role=True,
+            # The account-level role API Gateway writes logs through is set once per account and region by the
+            # account stack (account.py), not per stage: a second AWS::ApiGateway::Account would fight the first.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=config.name,
                 throttling_rate_limit=config.throttle_rate,
@@ -135,13 +136,14 @@ class GatewayApi(Construct):
         # One shared permission per function instead of one per method keeps each function's resource policy
         # far from Lambda's 20 KB limit as routes are added.
         integrations: dict[Target, apigw.LambdaIntegration] = {
+            # The aliases, not the functions: only published versions start from a SnapStart snapshot.
             "api-stream": apigw.LambdaIntegration(
-                functions.api_stream,
+                functions.api_stream_live,
                 response_transfer_mode=apigw.ResponseTransferMode.STREAM,
                 timeout=Duration.seconds(STREAM_TIMEOUT_SECONDS),
                 scope_permission_to_method=False,
             ),
-            "api": apigw.LambdaIntegration(functions.api, scope_permission_to_method=False),
+            "api": apigw.LambdaIntegration(functions.api_live, scope_permission_to_method=False),
         }
         resources: dict[str, apigw.IResource] = {}
         for route in ROUTES:
@@ -184,9 +186,5 @@ class GatewayApi(Construct):
             "AwsSolutions-APIG3": "A WAF web ACL bills a monthly fee per ACL and rule even with no traffic, "
             "against the project's pay-per-request design; stage throttling is the backstop, and an operator "
             "can associate a web ACL with the stage without changing this stack.",
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]": "The account-level role API Gateway needs to write access "
-            "and execution logs; this AWS managed policy is the one AWS documents for it and grants only "
-            "CloudWatch Logs writes.",
         }
         acknowledge(self.rest_api, findings)

@@ -12,14 +12,22 @@ from typing import Literal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-PYTHON_VERSION = "3.11"
-"""The Lambda runtime (``python3.11``), the version the bundle's wheels are resolved for, and the version the tests
-run on: one value. It must also be the build machine's Python, because the bundle ships bytecode compiled by it
-(Lambda cannot write ``__pycache__``, so a bundle without bytecode compiles every module on every cold start,
-about 3x slower)."""
+PYTHON_VERSION = "3.13"
+"""The Lambda runtime (``python3.13``: Amazon Linux 2023, deprecated 2029-06-30; SnapStart needs 3.12 or later)
+and the version the bundle's wheels and bytecode are built for. The code and the tests stay on the project's
+``requires-python`` floor (3.11, what CI runs); the bundle tool compiles with a 3.13 interpreter of its own
+(``tools/bundle.py``), since a ``.pyc`` belongs to one minor version."""
 
-LWA_LAYER_VERSION = 26
-"""AWS Lambda Web Adapter layer (``LambdaAdapterLayerArm64``) version; see the adapter's README for newer ones."""
+LWA_LAYER_VERSION = 30
+"""AWS Lambda Web Adapter layer version: 30 is adapter v1.1.0 (27 was the 1.0.0 GA), the first to relay
+SnapStart's before-snapshot and after-restore hooks to the app over HTTP (aws/aws-lambda-web-adapter #837, #871;
+layer 29 was withdrawn)."""
+
+LWA_LAYER_ACCOUNTS = {"aws": "753240598075"}
+"""Who publishes the adapter's layers, by partition (the ARN takes the deployment's partition and region). The
+adapter's docs list the ``aws-cn`` regions with an x86_64 layer only (a publishing account per region) and nothing
+for GovCloud, so an arm64 function there has no layer to use: the template's mapping has no entry for those
+partitions and the deploy stops on it, naming the mapping."""
 
 STREAM_PORT = 8000
 """Port uvicorn listens on inside the api-stream function; the adapter forwards requests to it."""
@@ -58,12 +66,9 @@ class StageConfig:
     worker: FunctionSize
     worker_max_concurrency: int
     """Parallel worker invocations the SQS event source may start (2-1000): caps concurrent upstream calls."""
-    worker_reserved_concurrency: int | None
     max_running_per_tenant: int
     """Background jobs of one tenant that may run at once: below ``worker_max_concurrency``, so one tenant's
     stalled jobs leave workers for the others."""
-    """Reserved concurrency for the worker. None in dev: new accounts often have a 10-execution quota, and
-    Lambda refuses any reservation that leaves fewer than 10 unreserved."""
     log_level: LogLevel
     log_retention: Retention
     ttl_days: int
@@ -73,9 +78,23 @@ class StageConfig:
     throttle_rate: float
     """Stage-wide steady requests per second: a backstop, not per-tenant limits."""
     throttle_burst: int
+    worker_reserved_concurrency: int | None = None
+    """Executions reserved for the worker, off by default in every stage: Lambda accepts a reservation only if it
+    leaves at least 100 executions unreserved, so reserving N needs an account concurrency quota of N + 100 or
+    more, and new accounts start far below that (10). ``worker_max_concurrency`` caps the worker without
+    reserving anything. Deploy with ``-c workerReservedConcurrency=N`` (``make deploy WORKER_RESERVED=N``) to
+    also guarantee the worker N executions."""
     default_provider: str = "openai"
     asset_path: Path = REPO_ROOT / "build" / "lambda.zip"
     """The Lambda bundle (zip or directory) shared by all three functions; tests point it at a small folder."""
+
+    def __post_init__(self) -> None:
+        reserved = self.worker_reserved_concurrency
+        if reserved is not None and reserved < self.worker_max_concurrency:
+            raise ValueError(
+                f"worker reserved concurrency {reserved} is below the SQS trigger's maximum concurrency "
+                f"{self.worker_max_concurrency}: the trigger would be throttled; reserve at least that many"
+            )
 
     @property
     def stack_name(self) -> str:
@@ -93,7 +112,6 @@ DEV = StageConfig(
     api=FunctionSize(memory_mb=512, timeout_seconds=BUFFERED_TIMEOUT_SECONDS),
     worker=FunctionSize(memory_mb=1024, timeout_seconds=900),
     worker_max_concurrency=2,
-    worker_reserved_concurrency=None,
     max_running_per_tenant=1,
     log_level="DEBUG",
     log_retention="ONE_WEEK",
@@ -109,7 +127,6 @@ PROD = StageConfig(
     api=FunctionSize(memory_mb=1024, timeout_seconds=BUFFERED_TIMEOUT_SECONDS),
     worker=FunctionSize(memory_mb=1024, timeout_seconds=900),
     worker_max_concurrency=20,
-    worker_reserved_concurrency=20,
     max_running_per_tenant=5,
     log_level="INFO",
     log_retention="THREE_MONTHS",

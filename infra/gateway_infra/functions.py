@@ -3,13 +3,17 @@
 - ``api-stream``: uvicorn under the Lambda Web Adapter in ``response_stream`` mode, for the STREAM methods;
 - ``api``: the same FastAPI app through Mangum, for every buffered method;
 - ``worker``: the SQS consumer running background responses.
+
+Each runs with SnapStart: Lambda initializes a published version once, snapshots it, and starts new instances
+from the snapshot. SnapStart applies to published versions only, so API Gateway and the SQS trigger invoke each
+function's ``live`` alias, which CloudFormation moves to the new version on every deploy.
 """
 
 from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnElement, CfnMapping, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -17,6 +21,7 @@ from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
 from gateway_infra.config import (
+    LWA_LAYER_ACCOUNTS,
     LWA_LAYER_VERSION,
     PYTHON_VERSION,
     STREAM_PORT,
@@ -33,6 +38,12 @@ from gateway_infra.storage import Storage
 STREAM_HANDLER = "gateway/handlers/run.sh"
 API_HANDLER = "gateway.handlers.api.handler"
 WORKER_HANDLER = "gateway.handlers.worker.handler"
+RUNTIME = lambda_.Runtime(f"python{PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON, supports_snap_start=True)
+ALIAS = "live"
+AFTER_RESTORE_PATH = "/_lwa/snapstart/after-restore"
+"""Where the web adapter tells the app it was restored from a snapshot (``gateway/snapstart.py``). The adapter
+answers 403 to this path for anything but its own call, and API Gateway routes nothing outside /v1 and /health to
+the streaming function."""
 
 # The adapter's /opt/bootstrap execs $LAMBDA_TASK_ROOT/$_HANDLER (run.sh), then relays each event to uvicorn.
 # PORT is what run.sh reads; AWS_LWA_PORT is the adapter's own name (PORT is deprecated for it).
@@ -42,6 +53,7 @@ WEB_ADAPTER_ENVIRONMENT = {
     "AWS_LWA_PORT": str(STREAM_PORT),
     "PORT": str(STREAM_PORT),
     "AWS_LWA_READINESS_CHECK_PATH": "/health",
+    "AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH": AFTER_RESTORE_PATH,
 }
 
 APPLICATION_LOG_LEVELS = {
@@ -58,11 +70,15 @@ _BEDROCK_INVOKE = [
     # POST /v1/responses/input_tokens asks Bedrock to count a Converse request.
     "bedrock:CountTokens",
 ]
+_ACCOUNT_MODEL_KINDS = ("inference-profile", "application-inference-profile", "provisioned-model", "imported-model")
+"""Bedrock resources of this account in this region a client may name by ARN (README, "Amazon Bedrock"):
+cross-region inference profiles, application inference profiles, provisioned throughput and imported models."""
+_IN_ACCOUNT = "arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>"
 _ANY_MODEL = (
-    "Clients choose the Bedrock model per request ('bedrock/<model or inference profile id>'), so the set is "
+    "Clients choose the Bedrock model per request ('bedrock/<model id, inference profile or ARN>'), so the set is "
     "not known at deploy time. The statement allows only the invoke and count-tokens actions, on foundation "
-    "models and on this account's inference profiles in this region; which models can actually run is governed "
-    "by the account's Bedrock model access settings."
+    "models in any region (where cross-region and global inference profiles route) and on this account's "
+    "inference profiles, application inference profiles, provisioned and imported models in this region."
 )
 
 
@@ -93,12 +109,7 @@ class GatewayFunctions(Construct):
             provider_secret_id=provider_keys.secret.secret_arn,
             sealing_secret_id=sealing_keys.secret.secret_arn,
         )
-        region = Stack.of(self).region
-        web_adapter = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "WebAdapter",
-            f"arn:aws:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}",
-        )
+        web_adapter = lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", self._web_adapter_arn())
 
         self.api_stream = self._function(
             "ApiStream",
@@ -121,7 +132,8 @@ class GatewayFunctions(Construct):
             size=config.worker,
             reserved_concurrent_executions=config.worker_reserved_concurrency,
         )
-        self.worker.add_event_source(
+        self.api_stream_live, self.api_live, self.worker_live = (self._alias(function) for function in self.all)
+        self.worker_live.add_event_source(
             SqsEventSource(
                 jobs.queue,
                 batch_size=1,
@@ -144,6 +156,28 @@ class GatewayFunctions(Construct):
     @property
     def all(self) -> tuple[lambda_.Function, ...]:
         return (self.api_stream, self.api, self.worker)
+
+    def _web_adapter_arn(self) -> str:
+        """The adapter's arm64 layer in the deployment's partition and region. The publishing account comes from
+        a mapping keyed by partition, so a deploy where none is listed fails on the mapping, naming it."""
+        stack = Stack.of(self)
+        accounts = CfnMapping(
+            self,
+            "WebAdapterPublisher",
+            mapping={partition: {"account": a} for partition, a in LWA_LAYER_ACCOUNTS.items()},
+        )
+        account = accounts.find_in_map(stack.partition, "account")
+        return (
+            f"arn:{stack.partition}:lambda:{stack.region}:{account}:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}"
+        )
+
+    def _alias(self, function: lambda_.Function) -> lambda_.Alias:
+        """The ``live`` alias on the function's current published version: what SnapStart snapshots and what
+        every caller invokes (the unpublished ``$LATEST`` never runs from a snapshot)."""
+        Annotations.of(function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish", "every deploy publishes a version and moves this alias to it"
+        )
+        return lambda_.Alias(self, f"{function.node.id}Live", alias_name=ALIAS, version=function.current_version)
 
     def _function(
         self,
@@ -177,7 +211,7 @@ class GatewayFunctions(Construct):
             self,
             construct_id,
             description=description,
-            runtime=lambda_.Runtime(f"python{PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON),
+            runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             code=self._code,
             handler=handler,
@@ -194,13 +228,15 @@ class GatewayFunctions(Construct):
             application_log_level_v2=APPLICATION_LOG_LEVELS[self._config.log_level],
             system_log_level_v2=lambda_.SystemLogLevel.INFO,  # START/END/REPORT: duration, memory, init time
             reserved_concurrent_executions=reserved_concurrent_executions,
+            # Init (imports, the app) runs once per published version; instances start from its snapshot.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
         )
         acknowledge(
             function,
             {
-                "AwsSolutions-L1": f"python{PYTHON_VERSION} is a supported runtime chosen on purpose: it is the "
-                "version the test suite runs on and the one the bundle's precompiled bytecode is built for, "
-                "which cuts cold starts about threefold."
+                "AwsSolutions-L1": f"python{PYTHON_VERSION} is chosen on purpose: supported until 2029-06-30, "
+                "SnapStart-capable, and the version the bundle's wheels and bytecode are built for; moving to a "
+                "newer runtime is a change to config.PYTHON_VERSION and a rebuilt bundle."
             },
         )
         return function
@@ -229,9 +265,12 @@ class GatewayFunctions(Construct):
             iam.PolicyStatement(
                 actions=_BEDROCK_INVOKE,
                 resources=[
-                    # Cross-region inference profiles route to foundation models in other regions.
+                    # Cross-region (and global) inference profiles route to foundation models in other regions.
                     f"arn:{stack.partition}:bedrock:*::foundation-model/*",
-                    f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:inference-profile/*",
+                    *(
+                        f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:{kind}/*"
+                        for kind in _ACCOUNT_MODEL_KINDS
+                    ),
                 ],
             )
         )
@@ -242,7 +281,6 @@ class GatewayFunctions(Construct):
                 f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]": "Object keys are response and item ids "
                 "generated at run time; access is limited to get/put/delete of objects in this one bucket.",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]": _ANY_MODEL,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:"
-                "inference-profile/*]": _ANY_MODEL,
+                **{f"AwsSolutions-IAM5[Resource::{_IN_ACCOUNT}:{kind}/*]": _ANY_MODEL for kind in _ACCOUNT_MODEL_KINDS},
             },
         )

@@ -17,8 +17,12 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Template
 
 from app import build_app
-from gateway_infra.config import STAGES
-from tests.infrastructure.template import Synthesized
+from gateway_infra.account import ACCOUNT_STACK_NAME
+from gateway_infra.config import PROD, STAGES
+from tests.infrastructure.template import Json, Synthesized
+
+RESERVED = replace(PROD, name="prod-reserved", worker_reserved_concurrency=PROD.worker_max_concurrency)
+"""prod as deployed with ``-c workerReservedConcurrency=20``: synthesized beside the stages, never a stage."""
 
 
 def _findings(report: dict) -> str:
@@ -36,7 +40,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesiz
     asset = tmp_path_factory.mktemp("asset")
     (asset / "stand-in.txt").write_text("the tests never deploy, so the stack gets this instead of the bundle\n")
     outdir = tmp_path_factory.mktemp("cdk.out")
-    configs = [replace(config, asset_path=asset) for config in STAGES.values()]
+    configs = [replace(config, asset_path=asset) for config in (*STAGES.values(), RESERVED)]
     app, stacks = build_app(*configs, outdir=str(outdir))
     try:
         app.synth()
@@ -51,6 +55,13 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesiz
         )
         for config, stack in zip(configs, stacks, strict=True)
     }
+
+
+@pytest.fixture(scope="session")
+def account_stack(synthesized: dict[str, Synthesized]) -> Json:
+    """The account stack's template, synthesized in the same app as the stages."""
+    path = next(iter(synthesized.values())).path.with_name(f"{ACCOUNT_STACK_NAME}.template.json")
+    return dict(json.loads(path.read_text()))
 
 
 @pytest.fixture(params=sorted(STAGES))

@@ -49,6 +49,15 @@ class Synthesized:
                 found[role] = (logical_id, resource["Properties"])
         return found
 
+    def aliases(self) -> dict[str, tuple[str, Json]]:
+        """Each function's alias by the function's role: logical id and properties."""
+        roles = {logical_id: role for role, (logical_id, _) in self.functions().items()}
+        found = {}
+        for logical_id, resource in self.resources("AWS::Lambda::Alias").items():
+            [function_id] = references(resource["Properties"]["FunctionName"])
+            found[roles[function_id]] = (logical_id, resource["Properties"])
+        return found
+
     def resource_paths(self) -> dict[str, str]:
         """API Gateway resource logical id -> its full path (``/v1/responses/{id}``)."""
         resources = self.resources("AWS::ApiGateway::Resource")
@@ -93,4 +102,7 @@ def flatten(value: Any) -> str:
         return separator.join(flatten(part) for part in parts)
     if "Ref" in value:
         return f"<{value['Ref']}>"
+    if "Fn::FindInMap" in value:
+        mapping, first, second = value["Fn::FindInMap"]
+        return f"<{mapping}[{flatten(first)}][{flatten(second)}]>"
     return f"<{value['Fn::GetAtt'][0]}>"

@@ -14,9 +14,10 @@ pytestmark = pytest.mark.infra
 
 
 def _target(stage: Synthesized, method: Json) -> str:
-    """Which app function a method invokes, read from its integration URI."""
-    [function_id] = references(method["Integration"]["Uri"])
-    return {logical_id: role for role, (logical_id, _) in stage.functions().items()}[function_id]
+    """Which app function a method invokes, read from its integration URI: always through the function's alias,
+    since only a published version starts from a SnapStart snapshot."""
+    [alias_id] = references(method["Integration"]["Uri"])
+    return {logical_id: role for role, (logical_id, _) in stage.aliases().items()}[alias_id]
 
 
 def test_every_route_reaches_its_function_and_other_methods_reach_the_app(stage: Synthesized) -> None:
@@ -39,7 +40,7 @@ def test_stream_routes_use_streaming_invocations_with_a_15_minute_timeout(stage:
         assert integration["ResponseTransferMode"] == "STREAM"
         assert integration["TimeoutInMillis"] == STREAM_TIMEOUT_SECONDS * 1000 == 900_000
         assert flatten(integration["Uri"]).endswith(
-            "/2021-11-15/functions/<" + stage.functions()["api-stream"][0] + ">/response-streaming-invocations"
+            "/2021-11-15/functions/<" + stage.aliases()["api-stream"][0] + ">/response-streaming-invocations"
         )
     assert {(route.method, route.path) for route in ROUTES if route.target == "api-stream"} == {
         ("POST", "/v1/responses"),
@@ -105,7 +106,7 @@ def test_one_invoke_permission_per_function(stage: Synthesized) -> None:
     # one shared grant per function, not one per method: resource policies stay far below Lambda's 20 KB
     permissions = stage.resources("AWS::Lambda::Permission").values()
     invoked = sorted(name for p in permissions for name in references(p["Properties"]["FunctionName"]))
-    assert invoked == sorted(stage.functions()[role][0] for role in ("api-stream", "api"))
+    assert invoked == sorted(stage.aliases()[role][0] for role in ("api-stream", "api"))
 
 
 def test_conversation_routes_are_buffered_to_the_api_function(stage: Synthesized) -> None:

@@ -1,8 +1,10 @@
-"""The bundle builder's pure parts: what ships, and how the zip is written. (Building it needs PyPI.)"""
+"""The bundle builder's pure parts: what ships, the SDK's trimming, how the zip is written. (Building it needs
+PyPI.)"""
 
 from __future__ import annotations
 
 import ctypes
+import re
 import shutil
 import subprocess
 import zipfile
@@ -11,16 +13,64 @@ from pathlib import Path
 import pytest
 
 from gateway_infra.config import REPO_ROOT
-from gateway_infra.tools.bundle import RUNTIME_PROVIDED, STRIP_TOOLS, _strip_debug, runtime_requirements, write_zip
+from gateway_infra.tools.bundle import STRIP_TOOLS, _strip_debug, runtime_requirements, write_zip
+from gateway_infra.tools.sdk_trim import SERVICES, trim_sdk
+
+CLIENT = re.compile(r"""boto3\.client\(\s*["']([a-z0-9-]+)["']""")
 
 
-def test_bundle_ships_the_runtime_dependencies_except_what_lambda_provides() -> None:
-    requirements = runtime_requirements(REPO_ROOT / "pyproject.toml")
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
 
-    assert not any(requirement.startswith(tuple(RUNTIME_PROVIDED)) for requirement in requirements)
-    assert any(requirement.startswith("fastapi") for requirement in requirements)
-    assert any(requirement.startswith("mangum") for requirement in requirements)
-    assert any(requirement.startswith("uvicorn") for requirement in requirements)
+
+def test_bundle_ships_the_runtime_dependencies_and_its_own_aws_sdk() -> None:
+    names = _names(runtime_requirements(REPO_ROOT / "pyproject.toml"))
+
+    # the runtime's boto3 may predate Bedrock fields the gateway sends, so the bundle brings its own
+    assert {"boto3", "fastapi", "mangum", "uvicorn"} <= names
+    assert not names & {"openai", "litellm"}
+
+
+def test_the_sdk_floor_knows_every_bedrock_field_the_gateway_sends() -> None:
+    # outputConfig and toolSpec.strict: botocore 1.42.42; serviceTier: 1.40.76 (boto3 and botocore share numbers)
+    [boto3] = [r for r in runtime_requirements(REPO_ROOT / "pyproject.toml") if _names([r]) == {"boto3"}]
+    floor = tuple(int(part) for part in re.findall(r">=\s*([\d.]+)", boto3)[0].split("."))
+    assert floor >= (1, 42, 42)
+
+
+def test_every_client_the_gateway_creates_keeps_its_service_model() -> None:
+    created = set()
+    for source in (REPO_ROOT / "functions" / "gateway").rglob("*.py"):
+        created |= set(CLIENT.findall(source.read_text()))
+
+    assert created, "expected boto3.client(...) calls in functions/gateway"
+    assert created <= SERVICES, created - SERVICES
+
+
+def _sdk(root: Path, services: list[str]) -> Path:
+    for service in services:
+        (root / "botocore/data" / service / "2020-01-01").mkdir(parents=True)
+        (root / "botocore/data" / service / "2020-01-01/service-2.json.gz").write_bytes(b"\0")
+    (root / "botocore/data/endpoints.json").write_text("{}")
+    (root / "boto3/data/ec2/2016-11-15").mkdir(parents=True)
+    return root
+
+
+def test_trimming_keeps_the_gateways_services_and_botocores_shared_files(tmp_path: Path) -> None:
+    root = _sdk(tmp_path, [*SERVICES, "ec2", "sagemaker"])
+
+    kept = trim_sdk(root)
+
+    assert kept == sorted(SERVICES)
+    assert sorted(path.name for path in (root / "botocore/data").iterdir()) == sorted([*SERVICES, "endpoints.json"])
+    assert not (root / "boto3/data").exists()  # resource models: the gateway uses clients only
+
+
+def test_trimming_refuses_a_botocore_without_a_needed_service(tmp_path: Path) -> None:
+    root = _sdk(tmp_path, sorted(SERVICES - {"bedrock-runtime"}))
+
+    with pytest.raises(SystemExit, match="bedrock-runtime"):
+        trim_sdk(root)
 
 
 def _tree(root: Path) -> Path:
@@ -30,6 +80,7 @@ def _tree(root: Path) -> Path:
     (root / "gateway/__pycache__").mkdir()
     (root / "gateway/__pycache__/x.cpython-39.pyc").write_bytes(b"\0")
     (root / "gateway/__pycache__/__init__.cpython-311.pyc").write_bytes(b"\0")
+    (root / "gateway/__pycache__/__init__.cpython-313.pyc").write_bytes(b"\0")
     (root / "bin").mkdir()
     (root / "bin/uvicorn").write_text("#!/work/.venv/bin/python\n")
     return root
@@ -50,7 +101,7 @@ def test_zip_is_deterministic_executable_where_needed_and_skips_build_litter(tmp
         modes = {info.filename: info.external_attr >> 16 for info in bundle.infolist()}
     assert modes == {
         "gateway/__init__.py": 0o100644,
-        "gateway/__pycache__/__init__.cpython-311.pyc": 0o100644,  # the runtime's own bytecode ships
+        "gateway/__pycache__/__init__.cpython-313.pyc": 0o100644,  # the runtime's own bytecode ships
         "gateway/handlers/run.sh": 0o100755,
     }
 

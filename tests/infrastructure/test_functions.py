@@ -1,4 +1,5 @@
-"""The three functions: one asset, arm64, the runtime's Python, the web adapter, the SQS trigger, least privilege."""
+"""The three functions: one asset, arm64, the runtime's Python, SnapStart behind aliases, the web adapter, the SQS
+trigger, least privilege."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import pytest
 from aws_cdk.assertions import Match
 
 from gateway_infra.config import BUFFERED_TIMEOUT_SECONDS, LWA_LAYER_VERSION, PYTHON_VERSION, REPO_ROOT
-from gateway_infra.functions import API_HANDLER, STREAM_HANDLER, WEB_ADAPTER_ENVIRONMENT, WORKER_HANDLER
+from gateway_infra.functions import (
+    AFTER_RESTORE_PATH,
+    ALIAS,
+    API_HANDLER,
+    STREAM_HANDLER,
+    WEB_ADAPTER_ENVIRONMENT,
+    WORKER_HANDLER,
+)
 from gateway_infra.tools.bundle import EXECUTABLES
 from tests.infrastructure.template import Json, Synthesized, flatten, references
 
@@ -27,6 +35,28 @@ def test_three_functions_from_one_asset_on_arm64_and_the_bundles_python(stage: S
     assert len({str(properties["Code"]) for _, properties in functions.values()}) == 1
 
 
+def test_runtime_is_supported_past_2028_and_snapstart_capable() -> None:
+    # python3.12 is deprecated 2028-10-31, python3.13 and 3.14 on 2029-06-30; SnapStart needs 3.12 or later
+    assert tuple(int(part) for part in PYTHON_VERSION.split(".")) >= (3, 13)
+
+
+def test_every_function_starts_from_a_snapshot_and_is_invoked_through_its_live_alias(stage: Synthesized) -> None:
+    functions, aliases = stage.functions(), stage.aliases()
+    versions = stage.resources("AWS::Lambda::Version")
+
+    assert set(aliases) == set(functions)
+    for role, (function_id, properties) in functions.items():
+        assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}, role
+        _, alias = aliases[role]
+        assert alias["Name"] == ALIAS
+        [version] = references(alias["FunctionVersion"])
+        assert versions[version]["Properties"]["FunctionName"] == {"Ref": function_id}
+    # nothing may invoke $LATEST, which never runs from a snapshot: every permission names an alias
+    alias_ids = {logical_id for logical_id, _ in aliases.values()}
+    for permission in stage.resources("AWS::Lambda::Permission").values():
+        assert references(permission["Properties"]["FunctionName"]) <= alias_ids
+
+
 def test_function_sizes_follow_the_stage(stage: Synthesized) -> None:
     sizes = {"api-stream": stage.config.api_stream, "api": stage.config.api, "worker": stage.config.worker}
     for role, (_, properties) in stage.functions().items():
@@ -41,21 +71,29 @@ def test_stream_function_runs_uvicorn_under_the_web_adapter_in_streaming_mode(st
 
     assert properties["Handler"] == STREAM_HANDLER
     [layer] = properties["Layers"]
+    [mapping] = stage.json["Mappings"]
+    # the layer's partition and publisher follow the deployment; the publisher is known for the aws partition only
     assert flatten(layer) == (
-        f"arn:aws:lambda:<AWS::Region>:753240598075:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}"
+        f"arn:<AWS::Partition>:lambda:<AWS::Region>:<{mapping}[<AWS::Partition>][account]>:layer:"
+        f"LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}"
     )
+    assert stage.json["Mappings"][mapping] == {"aws": {"account": "753240598075"}}
+    assert LWA_LAYER_VERSION >= 30  # adapter 1.1.0: the first to relay SnapStart hooks to the app
     assert WEB_ADAPTER_ENVIRONMENT.items() <= properties["Environment"]["Variables"].items()
     assert WEB_ADAPTER_ENVIRONMENT["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert WEB_ADAPTER_ENVIRONMENT["AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"] == AFTER_RESTORE_PATH
     # the script must be executable inside the zip, or the adapter cannot start it
     assert STREAM_HANDLER in EXECUTABLES
 
 
 def test_worker_takes_one_job_at_a_time_and_reports_partial_batch_failures(stage: Synthesized) -> None:
-    worker_id, _ = stage.functions()["worker"]
+    worker_id, _ = stage.aliases()["worker"]
     [mapping] = stage.resources("AWS::Lambda::EventSourceMapping").values()
     properties = mapping["Properties"]
 
-    assert properties["FunctionName"] == {"Ref": worker_id}
+    # the alias (CDK writes "<function name>:live"): SQS invokes the snapshotted version, never $LATEST
+    assert references(properties["FunctionName"]) == {worker_id}
+    assert properties["FunctionName"]["Fn::Join"][1][-1] == f":{ALIAS}"
     assert properties["BatchSize"] == 1
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["ScalingConfig"] == {"MaximumConcurrency": stage.config.worker_max_concurrency}
@@ -63,14 +101,21 @@ def test_worker_takes_one_job_at_a_time_and_reports_partial_batch_failures(stage
     assert "RedrivePolicy" in stage.json["Resources"][queue]["Properties"]  # the jobs queue, not the DLQ
 
 
-def test_only_prod_reserves_worker_concurrency(prod: Synthesized, dev: Synthesized) -> None:
-    _, worker = prod.functions()["worker"]
-    assert worker["ReservedConcurrentExecutions"] >= prod.config.worker_max_concurrency
-    # new accounts often have 10 executions in all, and Lambda refuses reservations below 10 unreserved
-    assert all("ReservedConcurrentExecutions" not in properties for _, properties in dev.functions().values())
+def test_no_stage_reserves_concurrency_unless_asked(
+    prod: Synthesized, dev: Synthesized, synthesized: dict[str, Synthesized]
+) -> None:
+    # Lambda keeps 100 executions unreserved: any reservation fails on an account with a quota under 100 + N
+    for stage in (dev, prod):
+        assert all("ReservedConcurrentExecutions" not in properties for _, properties in stage.functions().values())
+        assert stage.config.worker_max_concurrency >= 2  # the SQS trigger's cap, which reserves nothing
+    # asked for with -c workerReservedConcurrency=N: the worker alone, at least the trigger's cap
+    reserved = synthesized["prod-reserved"]
+    _, worker = reserved.functions()["worker"]
+    assert worker["ReservedConcurrentExecutions"] == reserved.config.worker_reserved_concurrency
+    assert worker["ReservedConcurrentExecutions"] >= reserved.config.worker_max_concurrency
     assert all(
         "ReservedConcurrentExecutions" not in properties
-        for role, (_, properties) in prod.functions().items()
+        for role, (_, properties) in reserved.functions().items()
         if role != "worker"
     )
 
@@ -120,6 +165,20 @@ def test_only_the_stream_function_may_enqueue_and_only_the_worker_may_consume(st
         )
         assert "bedrock:CountTokens" in role_actions  # POST /v1/responses/input_tokens on Bedrock models
         assert not any(action.endswith("*") for action in role_actions), role_actions
+
+
+def test_functions_may_invoke_every_kind_of_bedrock_model_the_readme_accepts(stage: Synthesized) -> None:
+    this_account = "arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:"
+    expected = {
+        "arn:<AWS::Partition>:bedrock:*::foundation-model/*",  # any region: cross-region and global profiles
+        this_account + "inference-profile/*",
+        this_account + "application-inference-profile/*",
+        this_account + "provisioned-model/*",
+        this_account + "imported-model/*",
+    }
+    for role in ("api-stream", "api", "worker"):
+        [bedrock] = [s for s in _statements(stage, role) if "bedrock:InvokeModelWithResponseStream" in s["Action"]]
+        assert {flatten(resource) for resource in bedrock["Resource"]} == expected, role
 
 
 def test_function_roles_have_no_managed_policies(stage: Synthesized) -> None:

@@ -13,6 +13,7 @@ from gateway.api.body import BodyMiddleware
 from gateway.api.deps import Services
 from gateway.api.middleware import RequestIdMiddleware
 from gateway.api.routes import conversations, health, models, responses
+from gateway.snapstart import install as install_snapstart_route
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -45,6 +46,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_exception_handler(405, _invalid_url)
     app.add_middleware(BodyMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    install_snapstart_route(app)  # only under the web adapter with SnapStart hooks configured
     return app
 
 

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gateway import snapstart
 from gateway.domain.background import BackgroundWorker, Outcome, WorkerConfig
 from gateway.logs import log_scope
 from gateway.queue.messages import deliveries
 from gateway.settings import Settings, get_settings
 
 logger = logging.getLogger("gateway.worker")
+snapstart.register()
 
 if TYPE_CHECKING:
     from gateway.providers.registry import ProviderRegistry

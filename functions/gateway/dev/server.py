@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.dev.state import LOCAL_CREDENTIALS, LocalServer
 from gateway.logs import configure_logging
+from gateway.providers.registry import openai_unconfigured
 from gateway.settings import Settings, get_settings
 
 _SERVICES = ("DYNAMODB", "SQS", "S3", "SECRETS_MANAGER")
@@ -43,9 +45,10 @@ def embedded_aws() -> Iterator[str]:
     endpoint = f"http://127.0.0.1:{port}"
     for service in _SERVICES:
         os.environ[f"AWS_ENDPOINT_URL_{service}"] = endpoint
-    # moto accepts any credentials; these keep boto3 from looking for real ones.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    # moto accepts any credentials; placeholders keep boto3 from looking for real ones, unless real ones are named
+    # (a profile, or keys): bedrock/ models need them, and placeholder keys would shadow the profile.
+    if not (os.environ.get("AWS_PROFILE") or os.environ.get("AWS_ACCESS_KEY_ID")):
+        os.environ.update(LOCAL_CREDENTIALS)
     os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
     try:
         yield endpoint
@@ -116,6 +119,13 @@ def banner(settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEAL
     ]
     if settings.providers_file:
         lines.append(f"  more providers from         {settings.providers_file}")
+    missing = openai_unconfigured(settings)
+    if missing is not None:
+        lines += [
+            "  !!! upstream 'openai' cannot answer: " + missing.split(". ")[0] + ".",
+            "      Set OPENAI_API_KEY, or OPENAI_BASE_URL to an OpenAI-compatible server (Ollama:",
+            "      http://127.0.0.1:11434/v1), or call a bedrock/<model id> model (AWS credentials needed).",
+        ]
     if settings.auth_enabled:
         lines.append("  auth                        Bearer keys required")
     else:
@@ -124,6 +134,16 @@ def banner(settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEAL
         )
     lines.append("")
     return "\n".join(lines)
+
+
+@contextmanager
+def _announced(local: LocalServer) -> Iterator[None]:
+    """``.local/server.json`` while the server runs: how ``make keys`` (another process) finds its table."""
+    local.write()
+    try:
+        yield
+    finally:
+        local.remove()
 
 
 def main() -> int:
@@ -145,7 +165,11 @@ def main() -> int:
         settings = get_settings()
         assert settings.queue_url is not None
         sqs = boto3.client("sqs", region_name=settings.aws_region)
-        with worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS):
+        url = f"http://{settings.host}:{settings.port}/v1"
+        with (
+            worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS),
+            _announced(LocalServer(os.getpid(), url, endpoint, settings.aws_region, settings.table_name)),
+        ):
             sys.stdout.write(banner(settings, endpoint, sealing) + "\n")
             sys.stdout.flush()
             # uvicorn handles Ctrl-C and returns; the worker threads then stop after their current long poll.

@@ -4,8 +4,8 @@
 #   make synth [STAGE=prod]          infra/cdk.out/, offline, no AWS credentials; cdk-nag runs during synth
 #   make deploy / diff / destroy     the pinned aws-cdk CLI (npm, installed into .cdk/ on first use)
 #   [WORKER_RESERVED=N]              with synth/diff/deploy: reserve N executions for the worker (default none)
-#   make keys ARGS="create --tenant acme"   python -m gateway.keys against the deployed stack's table
-#   make invoke EVENT=events/http-create-response.json   one event through the real handler, against moto
+#   make keys ARGS="create --tenant acme"   python -m gateway.keys: the running `make run`'s keys, or STAGE's
+#   make invoke [EVENT=events/http-create-response.json]   events through the real handlers, against moto
 
 STAGE ?= dev
 STACK := responses-gateway-$(STAGE)
@@ -62,9 +62,10 @@ diff: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
 destroy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
 	cd infra && $(CDK_ENV) $(CDK) destroy $(STACK) $(CDK_CONTEXT)
 
-## Manage API keys of a deployed stage: make keys ARGS="create --tenant acme" | ARGS=list | ARGS="revoke ID"
-keys: $(INFRA_READY)
-	$(INFRA_ENV) $(PY) -m gateway_infra.tools.keys --stage $(STAGE) $(ARGS)
+## Manage API keys: make keys ARGS="create --tenant acme" | ARGS=list | ARGS="revoke ID". Without STAGE on the
+## command line: the running `make run`'s keys if there is one, else the deployed dev stage's. No CDK needed.
+keys: $(VENV)/.installed
+	@$(INFRA_ENV) $(PY) -m gateway_infra.tools.keys $(if $(filter file,$(origin STAGE)),,--stage $(STAGE)) $(ARGS)
 
 ## Run one event file through the real Lambda handler against in-process moto.
 invoke: $(VENV)/.installed

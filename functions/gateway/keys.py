@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace, local: str | None) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    where = f"the local server {local} (make run)" if local else f"table {settings.table_name} in {settings.aws_region}"
+    where = f"the table of make run at {local}" if local else f"table {settings.table_name} in {settings.aws_region}"
     try:
         store = DynamoKeyStore(settings.table_name, boto3.client("dynamodb", region_name=settings.aws_region))
         return _command(args, store, where, sys.stdout)

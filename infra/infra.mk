@@ -67,7 +67,7 @@ destroy: $(INFRA_READY) $(BUNDLE) $(CDK_STAMP)
 keys: $(VENV)/.installed
 	@$(INFRA_ENV) $(PY) -m gateway_infra.tools.keys $(if $(filter file,$(origin STAGE)),,--stage $(STAGE)) $(ARGS)
 
-## Run one event file through the real Lambda handler against in-process moto.
+## Run one event file through the real Lambda handler against in-process moto (after a create it can act on).
 invoke: $(VENV)/.installed
-	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/http-create-response.json"; exit 2; }
-	$(INFRA_ENV) $(PY) -m gateway_infra.tools.invoke $(EVENT)
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<one of:" events/*.json ">"; exit 2; }
+	@$(INFRA_ENV) $(PY) -m gateway_infra.tools.invoke $(EVENT)

@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -156,22 +153,4 @@ def test_every_event_is_shaped_as_lambda_delivers_it() -> None:
             assert json.loads(record["body"]) == {"tenant": "default", "response_id": SAMPLE_ID}
 
 
-def test_make_invoke_runs_an_event_against_moto_offline() -> None:
-    # The tool runs in its own process: it sets up moto and the deployed environment for itself.
-    env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "RESPONSES_"))},
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "infra"), str(ROOT / "functions")]),
-    }
-    completed = subprocess.run(
-        [sys.executable, "-m", "gateway_infra.tools.invoke", str(EVENTS / "http-retrieve-response.json")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout)
-    assert result["statusCode"] == 404
-    assert result["body"]["error"]["message"] == f"Response with id '{SAMPLE_ID}' not found."
+# `make invoke` itself (each event on its own, in a fresh moto): test_invoke_tool.py.

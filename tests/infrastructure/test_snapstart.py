@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from gateway import snapstart
 from gateway.api.app import create_app
+from gateway_infra.config import REPO_ROOT
 from gateway_infra.functions import AFTER_RESTORE_PATH, WEB_ADAPTER_ENVIRONMENT
 
 
@@ -38,6 +41,7 @@ def test_after_restore_gives_each_copy_its_own_sequence() -> None:
 
 
 def test_register_hands_the_hook_to_the_runtimes_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE", raising=False)
     registered: list[Callable[[], None]] = []
     library = types.ModuleType("snapshot_restore_py")
     library.register_after_restore = registered.append  # type: ignore[attr-defined]
@@ -67,3 +71,42 @@ def test_the_web_adapters_hook_route_exists_only_when_the_adapter_calls_it(monke
         answer = client.post(AFTER_RESTORE_PATH)
     assert answer.status_code == 204  # a 2xx, or the adapter fails the restore
     assert calls == [None]
+
+
+def test_prepare_runs_only_in_the_init_lambda_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared: list[None] = []
+    monkeypatch.setattr(snapstart, "prepare", lambda: prepared.append(None))
+
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    snapstart.register()
+    assert prepared == []  # an on-demand cold start imports only what it uses
+
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", snapstart.SNAPSHOT_INIT)
+    snapstart.register()
+    assert prepared == [None]
+
+
+def test_prepare_loads_code_and_models_but_makes_no_client_and_reads_no_credentials() -> None:
+    # In a fresh interpreter, with client creation and credential lookup booby-trapped
+    script = """
+import sys, botocore.session
+def refuse(*args, **kwargs):
+    raise AssertionError("prepare() must not make clients or read credentials before the snapshot")
+botocore.session.Session.create_client = refuse
+botocore.session.Session.get_credentials = refuse
+from gateway import snapstart
+snapstart.prepare()
+loaded = set(sys.modules)
+assert {"gateway.composition", "gateway.providers.bedrock.provider", "gateway.store.factory", "aiohttp"} <= loaded
+assert not {"gateway.dev.server", "gateway.handlers.api", "moto"} & loaded, loaded
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "functions"), "AWS_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "ok", result.stderr

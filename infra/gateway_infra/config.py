@@ -14,9 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PYTHON_VERSION = "3.13"
 """The Lambda runtime (``python3.13``: Amazon Linux 2023, deprecated 2029-06-30; SnapStart needs 3.12 or later)
-and the version the bundle's wheels and bytecode are built for. The code and the tests stay on the project's
-``requires-python`` floor (3.11, what CI runs); the bundle tool compiles with a 3.13 interpreter of its own
-(``tools/bundle.py``), since a ``.pyc`` belongs to one minor version."""
+and the version the bundle's wheels are resolved for. The code and the tests stay on the project's
+``requires-python`` floor (3.11, what CI runs); the bundle ships no bytecode, so nothing in it is tied to the
+build machine's Python (``tools/bundle.py``)."""
 
 LWA_LAYER_VERSION = 30
 """AWS Lambda Web Adapter layer version: 30 is adapter v1.1.0 (27 was the 1.0.0 GA), the first to relay

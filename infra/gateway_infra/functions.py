@@ -235,7 +235,7 @@ class GatewayFunctions(Construct):
             function,
             {
                 "AwsSolutions-L1": f"python{PYTHON_VERSION} is chosen on purpose: supported until 2029-06-30, "
-                "SnapStart-capable, and the version the bundle's wheels and bytecode are built for; moving to a "
+                "SnapStart-capable, and the version the bundle's wheels are resolved for; moving to a "
                 "newer runtime is a change to config.PYTHON_VERSION and a rebuilt bundle."
             },
         )

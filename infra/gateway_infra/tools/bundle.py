@@ -3,9 +3,13 @@
 pip resolves manylinux aarch64 wheels for the runtime's Python version (``--only-binary`` so nothing compiles
 for the wrong machine), pinned to the versions installed in this virtualenv, so what ships is what the tests
 ran. boto3 and botocore ship too, with botocore's service models cut to the services the gateway calls
-(``sdk_trim``). The ``gateway`` package is copied beside them, everything is compiled to bytecode by an
-interpreter of the runtime's Python version (hash-based, unchecked ``.pyc`` files), and zipped
-deterministically: same inputs, same bytes, same asset hash, so an unchanged bundle is never redeployed.
+(``sdk_trim``). The ``gateway`` package is copied beside them and everything is zipped deterministically: same
+inputs, same bytes, same asset hash, so an unchanged bundle is never redeployed.
+
+No bytecode ships. Every function runs with SnapStart, so Python compiles and imports the code once per deploy,
+in the init Lambda snapshots (``gateway/snapstart.py`` imports everything there), and restored instances start
+with it in memory. ``.pyc`` files would add 5.8 MB to the zip (over the budget below) to speed up only that
+one init; README "The bundle" has the measurements.
 """
 
 from __future__ import annotations
@@ -36,9 +40,8 @@ STRIP_TOOLS = ("llvm-strip", "aarch64-linux-gnu-strip")
 its own architecture). PyPI's aarch64 wheels (aiohttp, cryptography, pydantic_core …) ship with debug info:
 about 2.4 MB of the zip that no Lambda ever reads."""
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_TAG = f"cpython-{PYTHON_VERSION.replace('.', '')}"
-_SKIPPED = re.compile(rf"^bin/|\.pyc$(?<!\.{_TAG}\.pyc)")
-"""Console scripts (their shebangs name this machine's interpreter) and bytecode for any other Python."""
+_SKIPPED = re.compile(r"^bin/|\.pyc$")
+"""Console scripts (their shebangs name this machine's interpreter) and any bytecode (see the module docstring)."""
 
 
 def _name(requirement: str) -> str:
@@ -82,40 +85,6 @@ def _copy_package(source: Path, target: Path) -> None:
     shutil.copytree(source, target / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def runtime_interpreter() -> str | None:
-    """An interpreter of the runtime's Python version on this machine, to compile the bundle's bytecode (a
-    ``.pyc`` is tied to the minor version, not to the CPU): ``$BUNDLE_PYTHON``, ``python3.X`` on the PATH, or a
-    pyenv installation. None if there is none."""
-    candidates = [os.environ.get("BUNDLE_PYTHON", ""), f"python{PYTHON_VERSION}"]
-    candidates += sorted(str(path) for path in Path.home().glob(f".pyenv/versions/{PYTHON_VERSION}*/bin/python3"))
-    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
-    for candidate in filter(None, candidates):
-        found = shutil.which(candidate)
-        if found is None:
-            continue
-        result = subprocess.run([found, "-c", probe], capture_output=True, text=True, check=False)
-        if result.returncode == 0 and result.stdout.strip() == PYTHON_VERSION:
-            return found
-    return None
-
-
-def _compile(root: Path) -> bool:
-    """Bytecode the runtime uses as is: unchecked hashes, because zip timestamps are fixed and Lambda's task root
-    is read-only (a stale-looking ``.pyc`` would be recompiled in memory on every cold start). Returns whether
-    bytecode was written."""
-    interpreter = runtime_interpreter()
-    if interpreter is None:
-        sys.stdout.write(
-            f"no Python {PYTHON_VERSION} found (set BUNDLE_PYTHON): the bundle ships without bytecode, so each "
-            "function compiles its modules at init (before the SnapStart snapshot, which then holds them)\n"
-        )
-        return False
-    command = [interpreter, "-m", "compileall", "-q", "-j0", "--invalidation-mode", "unchecked-hash", str(root)]
-    if subprocess.run(command, check=False).returncode != 0:
-        raise SystemExit("bytecode compilation failed")
-    return True
-
-
 def _strip_debug(root: Path) -> None:
     """Drop debug sections and the static symbol table from every shared object. What the dynamic loader and
     Python need (the code, ``.dynsym``, ``PyInit_*``) stays, so nothing changes at run time; cryptography's Rust
@@ -148,10 +117,9 @@ def write_zip(root: Path, archive: Path) -> int:
     return archive.stat().st_size
 
 
-def build(out_dir: Path, *, platform: str = PLATFORM, bytecode: bool = False) -> Path:
+def build(out_dir: Path, *, platform: str = PLATFORM) -> Path:
     """Build ``out_dir/lambda/`` and ``out_dir/lambda.zip``; return the zip's path. ``platform`` is a pip
-    platform tag: another one (``manylinux2014_x86_64``) builds the same bundle for importing on this machine.
-    ``bytecode`` ships ``.pyc`` files (see ``_compile``)."""
+    platform tag: another one (``manylinux2014_x86_64``) builds the same bundle for importing on this machine."""
     staging, archive = out_dir / "lambda", out_dir / "lambda.zip"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -162,8 +130,6 @@ def build(out_dir: Path, *, platform: str = PLATFORM, bytecode: bool = False) ->
     if missing:
         raise SystemExit(f"{missing} missing from functions/: the api-stream function cannot start without it")
     _strip_debug(staging)
-    if bytecode:
-        _compile(staging)
     size = write_zip(staging, archive)
     unpacked = sum(path.stat().st_size for path, _ in _files(staging))
     sys.stdout.write(f"{archive}: {size / 2**20:.1f} MB zipped, {unpacked / 2**20:.1f} MB unpacked\n")
@@ -176,9 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build", help="output folder (default: build/)")
     parser.add_argument("--platform", default=PLATFORM, help=f"pip platform tag (default: {PLATFORM})")
-    parser.add_argument("--bytecode", action="store_true", help="ship .pyc files compiled for the runtime's Python")
     arguments = parser.parse_args()
-    build(arguments.out, platform=arguments.platform, bytecode=arguments.bytecode)
+    build(arguments.out, platform=arguments.platform)
 
 
 if __name__ == "__main__":

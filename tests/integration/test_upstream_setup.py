@@ -96,3 +96,22 @@ def test_unreachable_named_upstream_names_the_providers_file(aws: None, tmp_path
         reply = client.post("/v1/responses", json={**BODY, "model": "local/llama"})
     message = reply.json()["error"]["message"]
     assert "'local'" in message and "RESPONSES_PROVIDERS_FILE" in message
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 404])
+def test_an_upstream_error_status_is_logged_with_the_request_id(
+    aws: None, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error": {"message": "upstream says no"}})
+
+    with (
+        _client(httpx.MockTransport(handle), openai_base_url="http://127.0.0.1:9/v1") as client,
+        caplog.at_level(logging.INFO, logger="gateway"),
+    ):
+        reply = client.post("/v1/responses", json=BODY)
+    [line] = [record for record in caplog.records if "127.0.0.1:9" in record.getMessage()]
+    assert str(status) in line.getMessage()
+    assert line.__dict__["request_id"] == reply.headers["x-request-id"]
+    # A server-side failure's message helps the operator; a refusal's may quote the prompt, which is never logged.
+    assert ("upstream says no" in line.getMessage()) == (status != 404)

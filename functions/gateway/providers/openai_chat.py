@@ -186,6 +186,10 @@ class OpenAIChatProvider:
             payload = {"error": {"message": detail.decode(errors="replace")[:500]}}
         message = _message_of(payload)
         status = reply.status_code
+        if status >= 500 or status == 429:
+            logger.warning("upstream %s at %s answered %d: %.300s", self.name, self._url, status, message)
+        elif status not in (401, 403):  # a refusal of the request: its message may quote the prompt, so not logged
+            logger.info("upstream %s at %s answered %d", self.name, self._url, status)
         if status in (401, 403):
             # The upstream's message names the gateway's key (masked or not): the operator's business, not the
             # caller's. A 502: the caller's request was fine, the gateway is misconfigured.

@@ -230,6 +230,9 @@ class GatewayFunctions(Construct):
             reserved_concurrent_executions=reserved_concurrent_executions,
             # Init (imports, the app) runs once per published version; instances start from its snapshot.
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
+            # Each active version's snapshot is billed while cached: a deploy deletes the version it replaces
+            # (after the alias has moved) instead of CDK's default of keeping every version forever.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         acknowledge(
             function,

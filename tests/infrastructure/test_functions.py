@@ -51,6 +51,8 @@ def test_every_function_starts_from_a_snapshot_and_is_invoked_through_its_live_a
         assert alias["Name"] == ALIAS
         [version] = references(alias["FunctionVersion"])
         assert versions[version]["Properties"]["FunctionName"] == {"Ref": function_id}
+    # a replaced version (and its billed snapshot cache) goes with the deploy that replaces it
+    assert {version["DeletionPolicy"] for version in versions.values()} == {"Delete"}
     # nothing may invoke $LATEST, which never runs from a snapshot: every permission names an alias
     alias_ids = {logical_id for logical_id, _ in aliases.values()}
     for permission in stage.resources("AWS::Lambda::Permission").values():

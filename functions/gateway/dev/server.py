@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gateway.dev.state import LOCAL_CREDENTIALS, LocalServer
+from gateway.dev.state import LOCAL_CREDENTIALS, LOCAL_KEYS, LocalServer, restore_keys, save_keys
 from gateway.logs import configure_logging
 from gateway.providers.registry import openai_unconfigured
 from gateway.settings import Settings, get_settings
@@ -104,7 +104,9 @@ def provision(settings: Settings) -> str:
     )
 
 
-def banner(settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEALING_KEYS") -> str:
+def banner(
+    settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEALING_KEYS", *, kept_keys: int = 0
+) -> str:
     url = f"http://{settings.host}:{settings.port}"
     openai_key = "set" if settings.openai_api_key else "NOT SET"
     lines = [
@@ -132,18 +134,26 @@ def banner(settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEAL
         lines.append(
             "  auth                        !!! OFF: no RESPONSES_API_KEYS set, every caller is tenant 'default'"
         )
+    if kept_keys:
+        lines.append(f"  API keys                    {kept_keys} kept from the last run ({LOCAL_KEYS})")
     lines.append("")
     return "\n".join(lines)
 
 
 @contextmanager
-def _announced(local: LocalServer) -> Iterator[None]:
-    """``.local/server.json`` while the server runs: how ``make keys`` (another process) finds its table."""
+def _announced(local: LocalServer) -> Iterator[int]:
+    """``.local/server.json`` while the server runs: how ``make keys`` (another process) finds its table. The
+    keys of the last run are put back first (their count is yielded), and this run's are saved at the end."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=local.region)
+    restored = restore_keys(dynamodb, local.table)
     local.write()
     try:
-        yield
+        yield restored
     finally:
         local.remove()
+        save_keys(dynamodb, local.table)
 
 
 def main() -> int:
@@ -168,9 +178,9 @@ def main() -> int:
         url = f"http://{settings.host}:{settings.port}/v1"
         with (
             worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS),
-            _announced(LocalServer(os.getpid(), url, endpoint, settings.aws_region, settings.table_name)),
+            _announced(LocalServer(os.getpid(), url, endpoint, settings.aws_region, settings.table_name)) as kept,
         ):
-            sys.stdout.write(banner(settings, endpoint, sealing) + "\n")
+            sys.stdout.write(banner(settings, endpoint, sealing, kept_keys=kept) + "\n")
             sys.stdout.flush()
             # uvicorn handles Ctrl-C and returns; the worker threads then stop after their current long poll.
             uvicorn.run(

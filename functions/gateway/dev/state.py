@@ -12,7 +12,11 @@ import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 SERVER_STATE = Path(".local/server.json")
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
@@ -74,3 +78,34 @@ def _answers(endpoint: str) -> bool:
             return True
     except OSError:
         return False
+
+
+LOCAL_KEYS = Path(".local/keys.json")
+"""The key records of the last ``make run`` (hashes and tenants, never a key): restored at the next start, so a
+key made with ``make keys`` outlives a restart, as the sealing key does."""
+_KEY_ITEMS = {"FilterExpression": "begins_with(pk, :prefix)", "ExpressionAttributeValues": {":prefix": {"S": "key#"}}}
+
+
+def save_keys(client: DynamoDBClient, table: str, path: Path = LOCAL_KEYS) -> int:
+    """Write the table's key records to ``path``; returns how many."""
+    items = [
+        item
+        for page in client.get_paginator("scan").paginate(TableName=table, **_KEY_ITEMS)  # type: ignore[arg-type]
+        for item in page.get("Items", [])
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(items, file, indent=1)
+    return len(items)
+
+
+def restore_keys(client: DynamoDBClient, table: str, path: Path = LOCAL_KEYS) -> int:
+    """Put the key records saved in ``path`` back into the table; returns how many."""
+    try:
+        items = json.loads(path.read_text())
+    except FileNotFoundError:
+        return 0
+    for item in items:
+        client.put_item(TableName=table, Item=item)
+    return len(items)

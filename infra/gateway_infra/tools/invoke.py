@@ -217,7 +217,8 @@ def _summary(body: Any) -> str:
         return ""
     error = body.get("error") if isinstance(body.get("error"), dict) else None
     if body.get("object") == "response":
-        return f", {body.get('id')} {body.get('status')}" + (f": {error.get('message')}" if error else "")
+        state = "deleted" if body.get("deleted") else body.get("status")
+        return f", {body.get('id')} {state}" + (f": {error.get('message')}" if error else "")
     return f", {error.get('message')}" if error else ""
 
 

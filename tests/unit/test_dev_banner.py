@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.dev.server import banner
+import socket
+
+from gateway.dev.server import banner, upstream_unreachable
 from gateway.settings import Settings
 
 ENDPOINT = "http://127.0.0.1:5000"
@@ -25,3 +27,24 @@ def test_a_configured_upstream_raises_no_warning() -> None:
         Settings(openai_api_key=None, openai_base_url="http://127.0.0.1:11434/v1"),
     ):
         assert not [line for line in _warnings(banner(settings, ENDPOINT)) if "OPENAI" in line]
+
+
+def test_an_upstream_that_does_not_answer_is_named_at_start_up() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connecting is refused
+        settings = Settings(openai_api_key="x", openai_base_url=f"http://127.0.0.1:{port}/v1")
+        problem = upstream_unreachable(settings)
+    assert problem is not None
+    text = banner(settings, ENDPOINT, unreachable=problem)
+    [warning] = [line for line in _warnings(text) if "does not answer" in line]
+    assert f"127.0.0.1:{port}" in warning
+    assert "OPENAI_BASE_URL" in text[text.index(warning) :]
+
+
+def test_a_listening_upstream_is_not_probed_further() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert upstream_unreachable(Settings(openai_api_key="x", openai_base_url=f"http://127.0.0.1:{port}/v1")) is None

@@ -104,8 +104,33 @@ def provision(settings: Settings) -> str:
     )
 
 
+_PROXIES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
+
+def upstream_unreachable(settings: Settings) -> str | None:
+    """Why the ``openai`` upstream would not answer a connection now, or None: checked once at start-up so that
+    a stopped Ollama or no network shows in the banner, not only in the first request's 502. Through a proxy the
+    direct connection proves nothing, so none is tried."""
+    from urllib.parse import urlsplit
+
+    if openai_unconfigured(settings) is not None or any(os.environ.get(name) for name in _PROXIES):
+        return None
+    address = urlsplit(settings.openai_base_url)
+    port = address.port or (443 if address.scheme == "https" else 80)
+    try:
+        with socket.create_connection((address.hostname or "", port), timeout=1.0):
+            return None
+    except OSError as exc:
+        return f"{address.hostname}:{port} ({exc.strerror or type(exc).__name__})"
+
+
 def banner(
-    settings: Settings, aws_endpoint: str, sealing: str = "RESPONSES_SEALING_KEYS", *, kept_keys: int = 0
+    settings: Settings,
+    aws_endpoint: str,
+    sealing: str = "RESPONSES_SEALING_KEYS",
+    *,
+    kept_keys: int = 0,
+    unreachable: str | None = None,
 ) -> str:
     url = f"http://{settings.host}:{settings.port}"
     openai_key = "set" if settings.openai_api_key else "NOT SET"
@@ -127,6 +152,11 @@ def banner(
             "  !!! upstream 'openai' cannot answer: " + missing.split(". ")[0] + ".",
             "      Set OPENAI_API_KEY, or OPENAI_BASE_URL to an OpenAI-compatible server (Ollama:",
             "      http://127.0.0.1:11434/v1), or call a bedrock/<model id> model (AWS credentials needed).",
+        ]
+    if unreachable is not None:
+        lines += [
+            f"  !!! upstream 'openai' does not answer at {unreachable}.",
+            "      Start it, or set OPENAI_BASE_URL to a server that answers, or call a bedrock/<model id> model.",
         ]
     if settings.auth_enabled:
         lines.append("  auth                        Bearer keys required")
@@ -180,7 +210,8 @@ def main() -> int:
             worker_loop(sqs, settings.queue_url, handler, region=settings.aws_region, consumers=WORKER_THREADS),
             _announced(LocalServer(os.getpid(), url, endpoint, settings.aws_region, settings.table_name)) as kept,
         ):
-            sys.stdout.write(banner(settings, endpoint, sealing, kept_keys=kept) + "\n")
+            problem = upstream_unreachable(settings)
+            sys.stdout.write(banner(settings, endpoint, sealing, kept_keys=kept, unreachable=problem) + "\n")
             sys.stdout.flush()
             # uvicorn handles Ctrl-C and returns; the worker threads then stop after their current long poll.
             uvicorn.run(

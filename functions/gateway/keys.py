@@ -8,6 +8,7 @@ account of the standard credential chain (``make keys`` finds a deployed stage's
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from datetime import UTC, datetime
@@ -23,11 +24,17 @@ class CommandError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The gateway's log lines (a settings failure logs its cause) would come out through logging's last-resort
+    # handler as a second line: the one error line below says it all.
+    logging.getLogger("gateway").addHandler(logging.NullHandler())
     try:
         local = _local_server() if args.local else None
         return _run(args, local)
     except CommandError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except Exception as exc:  # anything unforeseen still ends in one line, never a traceback
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc}\n")
         return 1
 
 
@@ -62,6 +69,7 @@ def _run(args: argparse.Namespace, local: str | None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
     from pydantic import ValidationError
 
+    from gateway.provider_secret import ProviderSecretError
     from gateway.settings import get_settings
     from gateway.store.keys import DynamoKeyStore
 
@@ -71,6 +79,8 @@ def _run(args: argparse.Namespace, local: str | None) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise CommandError(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except ProviderSecretError as exc:  # keys need no upstream credentials, but the settings read them
+        raise CommandError(f"{exc.reason}; unset it to manage keys") from None
     where = f"the table of make run at {local}" if local else f"table {settings.table_name} in {settings.aws_region}"
     try:
         store = DynamoKeyStore(settings.table_name, boto3.client("dynamodb", region_name=settings.aws_region))

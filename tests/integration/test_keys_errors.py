@@ -90,3 +90,11 @@ def test_the_module_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_an_unreadable_provider_secret_is_one_line(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RESPONSES_PROVIDER_SECRET_ID", "no-such-secret")
+    line = _fails(["list"], capsys)
+    assert "no-such-secret" in line and "RESPONSES_PROVIDER_SECRET_ID" in line

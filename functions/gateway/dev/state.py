@@ -53,6 +53,8 @@ class LocalServer:
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = self.region
         os.environ["RESPONSES_TABLE_NAME"] = self.table
+        for secret in ("RESPONSES_PROVIDER_SECRET_ID", "RESPONSES_SEALING_SECRET_ID"):  # real AWS's, not moto's
+            os.environ.pop(secret, None)
 
 
 def running_server(path: Path = SERVER_STATE) -> LocalServer:

@@ -35,7 +35,6 @@ class GatewayAccountStack(Stack):
             ],
         )
         self.api_gateway_account = apigw.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
-        self.api_gateway_account.node.add_dependency(role)
         acknowledge(
             role,
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cfnlint.api import ManualArgs, lint_file
 
 from gateway_infra.account import ACCOUNT_STACK_NAME
 from tests.infrastructure.template import Json, Synthesized, references
@@ -34,3 +35,9 @@ def test_no_stage_creates_the_account_setting_and_every_stage_deploys_after_it(
         # a second AWS::ApiGateway::Account would overwrite the first, and deleting a stage would remove it
         assert not stage.resources("AWS::ApiGateway::Account"), stage.config.name
         assert ACCOUNT_STACK_NAME in manifest["artifacts"][stage.config.stack_name]["dependencies"]
+
+
+def test_cfn_lint_is_clean_on_the_account_stack(synthesized: dict[str, Synthesized]) -> None:
+    path = next(iter(synthesized.values())).path.with_name(f"{ACCOUNT_STACK_NAME}.template.json")
+    matches = lint_file(path, ManualArgs())
+    assert not matches, "\n".join(str(match) for match in matches)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.domain.metering import Metering
 from gateway.domain.service import ResponsesService
 from gateway.logs import configure_logging
 from gateway.providers.registry import ProviderRegistry
@@ -17,6 +18,7 @@ from gateway.sealing_keys import SealerLoader
 from gateway.settings import Settings
 from gateway.store.factory import Storage, build_storage
 from gateway.store.threaded import ThreadedConversationStore, ThreadedEventLog, ThreadedResponseStore
+from gateway.store.usage import DynamoUsage, ThreadedMeter
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Engine:
     queue: SqsJobQueue | None
     """The jobs queue: where the API enqueues background work, and what the worker holds its messages in."""
     responses: ResponsesService
+    usage: DynamoUsage
+    """Limit counters and the usage ledger (``store/usage.py``)."""
 
 
 def build_engine(settings: Settings, *, providers: ProviderRegistry | None = None) -> Engine:
@@ -37,6 +41,7 @@ def build_engine(settings: Settings, *, providers: ProviderRegistry | None = Non
     storage = build_storage(settings)
     providers = providers or ProviderRegistry(settings)
     sealer = SealerLoader(settings)
+    usage = DynamoUsage(settings.table_name, storage.dynamodb)
     queue = None
     if settings.queue_url:
         queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))
@@ -50,5 +55,6 @@ def build_engine(settings: Settings, *, providers: ProviderRegistry | None = Non
         refuse_hosted_tools=settings.refuse_hosted_tools,
         sealer=sealer,
         conversations=ThreadedConversationStore(storage.conversations),
+        metering=Metering(ThreadedMeter(usage), token_reserve=settings.token_reserve),
     )
-    return Engine(settings, storage, providers, sealer, queue, responses)
+    return Engine(settings, storage, providers, sealer, queue, responses, usage)

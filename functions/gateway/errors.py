@@ -16,6 +16,8 @@ class GatewayError(Exception):
         self.message = message
         self.param = param
         self.code = code
+        self.headers: dict[str, str] = {}
+        """Sent with the error (a 429's ``x-ratelimit-*``)."""
 
 
 class InvalidRequestError(GatewayError):
@@ -26,6 +28,12 @@ class AuthenticationError(GatewayError):
     """Missing or wrong API key."""
 
     status_code = 401
+
+
+class PermissionDeniedError(GatewayError):
+    """A valid key without the right to this operation (an admin endpoint)."""
+
+    status_code = 403
 
 
 class NotFoundError(GatewayError):

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.domain.limits import Limits, parse_limits
+
 REGION_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION", "RESPONSES_AWS_REGION")
 
 
@@ -108,6 +110,13 @@ class Settings(BaseSettings):
 
     api_keys: str = ""
     """Static ``tenant:key`` pairs, comma-separated (local runs and tests)."""
+    admin_keys: str = ""
+    """Static ``tenant:key`` pairs like ``api_keys`` that may also read the Usage API (``/v1/organization/...``)."""
+    default_limits: str = ""
+    """Limits for keys without their own: ``rpm=60,tpm=200000,tokens_per_day=5000000``, any subset; empty:
+    unlimited (``domain/limits.py``)."""
+    token_reserve: int = Field(default=4096, ge=1)
+    """Output tokens a request without ``max_output_tokens`` reserves against token limits until it settles."""
     require_auth: bool = False
     """Refuse requests without a valid key even when no static keys are set (always true when deployed)."""
     key_cache_seconds: float = Field(default=60.0, ge=0)
@@ -155,19 +164,31 @@ class Settings(BaseSettings):
         return self.lambda_function_name is not None
 
     def static_keys(self) -> dict[str, str]:
-        """Parse ``RESPONSES_API_KEYS`` into ``{key: tenant}``."""
-        keys: dict[str, str] = {}
-        for pair in filter(None, (p.strip() for p in self.api_keys.split(","))):
-            tenant, sep, key = pair.partition(":")
-            if not sep or not tenant or not key:
-                raise ValueError(f"RESPONSES_API_KEYS entries must be tenant:key, got {pair!r}")
-            keys[key] = tenant
-        return keys
+        """Parse ``RESPONSES_API_KEYS`` and ``RESPONSES_ADMIN_KEYS`` into ``{key: tenant}``."""
+        return {**_pairs(self.api_keys, "RESPONSES_API_KEYS"), **self.admin_key_pairs()}
+
+    def admin_key_pairs(self) -> dict[str, str]:
+        return _pairs(self.admin_keys, "RESPONSES_ADMIN_KEYS")
+
+    def limits(self) -> Limits:
+        """``RESPONSES_DEFAULT_LIMITS``, parsed (checked at start-up: a typo fails loudly, never unlimited)."""
+        return parse_limits(self.default_limits)
 
     @property
     def auth_enabled(self) -> bool:
         """Whether requests must carry a valid key; a local run with no keys serves one tenant openly."""
-        return self.require_auth or bool(self.api_keys.strip())
+        return self.require_auth or bool(self.api_keys.strip()) or bool(self.admin_keys.strip())
+
+
+def _pairs(text: str, setting: str) -> dict[str, str]:
+    """``tenant:key,tenant:key`` into ``{key: tenant}``."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        tenant, sep, key = pair.partition(":")
+        if not sep or not tenant or not key:
+            raise ValueError(f"{setting} entries must be tenant:key, got {pair!r}")
+        keys[key] = tenant
+    return keys
 
 
 @lru_cache(maxsize=1)

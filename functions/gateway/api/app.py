@@ -12,7 +12,7 @@ from gateway.api import errors
 from gateway.api.body import BodyMiddleware
 from gateway.api.deps import Services
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import conversations, health, models, responses
+from gateway.api.routes import conversations, health, models, responses, usage
 from gateway.snapstart import install as install_snapstart_route
 
 
@@ -33,7 +33,13 @@ def create_app(services: Services | None = None) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
         # Mounted as the app's own routes: include_router's wrapper costs ~35 us of matching per request.
-        routes=[*health.router.routes, *responses.router.routes, *conversations.router.routes, *models.router.routes],
+        routes=[
+            *health.router.routes,
+            *responses.router.routes,
+            *conversations.router.routes,
+            *models.router.routes,
+            *usage.router.routes,
+        ],
         # A 307 to the slash-less path makes clients send the body again, and OpenAI does not redirect either:
         # `/v1/responses/` is an unknown URL like any other.
         redirect_slashes=False,

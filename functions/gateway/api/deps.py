@@ -17,6 +17,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.settings import Settings, get_settings
 from gateway.store.keys import DynamoKeyStore
 from gateway.store.threaded import ThreadedConversationStore
+from gateway.store.usage import DynamoUsage
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Services:
     conversations: ConversationsService
     authenticator: Authenticator
     providers: ProviderRegistry
+    usage: DynamoUsage
+    """The usage ledger, read by the Usage API (``api/routes/usage.py``)."""
 
 
 def build_services(settings: Settings | None = None, *, providers: ProviderRegistry | None = None) -> Services:
@@ -41,6 +44,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
             engine.settings, DynamoKeyStore(engine.settings.table_name, engine.storage.dynamodb)
         ),
         providers=engine.providers,
+        usage=engine.usage,
     )
 
 
@@ -55,9 +59,10 @@ async def authorized(request: Request) -> tuple[Services, str]:
     services: Services | None = request.app.state.services
     if services is None:
         services = await asyncio.to_thread(_services_of, request.app)
-    tenant = await services.authenticator.tenant(request.headers.get("authorization"))
-    bind(tenant=tenant)  # the request's later log lines, and its access line, name the tenant
-    return services, tenant
+    principal = await services.authenticator.principal(request.headers.get("authorization"))
+    request.state.principal = principal  # for the routes that meter model calls (``api/metering.py``)
+    bind(tenant=principal.tenant)  # the request's later log lines, and its access line, name the tenant
+    return services, principal.tenant
 
 
 _building = threading.Lock()

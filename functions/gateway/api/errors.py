@@ -26,6 +26,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
         response = envelope(exc.status_code, exc.message, kind=exc.error_type, param=exc.param, code=exc.code)
+        response.headers.update(exc.headers)
         if isinstance(exc, RateLimitError) and exc.retry_after:
             response.headers["retry-after"] = exc.retry_after
         elif isinstance(exc, RateLimitError):

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.domain.limits import Reservation
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response, ResponseStatus
@@ -46,6 +47,8 @@ class StoredResponse:
     """Background runs that died or raised so far (a run released to wait for the upstream is not one)."""
     client_metadata: dict[str, str] | None = None
     """The request's ``client_metadata`` (Codex's turn tags): kept with the record, never echoed or forwarded."""
+    reservation: Reservation | None = None
+    """What a background response reserved of its key's limits, for the worker to settle (``domain/metering.py``)."""
 
     def context_items(self) -> list[ContextItem]:
         """What this turn adds to a conversation: its input, then its output."""

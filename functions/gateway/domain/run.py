@@ -55,6 +55,8 @@ class Run:
     """How the final state is stored; None stores it as a new record (synchronous requests)."""
     after_settle: Callable[[Response], Awaitable[None]] | None = None
     """Called with the final response once it is stored (a ``conversation``'s append), before the terminal event."""
+    on_usage: Callable[[Response], Awaitable[None]] | None = None
+    """Called with the final response once stored: settles its key's metered usage (``domain/metering.py``)."""
     compactor: Compactor = field(default_factory=lambda: Compactor(""))
     """The compaction items of the context, opened, and whether this request compacts (``domain/compaction.py``)."""
     compacted: tuple[Compaction, Usage] | None = field(default=None, init=False)
@@ -212,6 +214,8 @@ class Run:
             await self._persist(builder.response)
         if self.after_settle is not None:
             await self.after_settle(builder.response)
+        if self.on_usage is not None:
+            await self.on_usage(builder.response)
         for event in terminal:
             yield event
 

@@ -17,6 +17,8 @@ from gateway.domain.disclosure import HIDDEN, Discloser, Disclosure, SealerSourc
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
 from gateway.domain.lifecycle import close_partial, queued_shell
+from gateway.domain.limits import Reservation
+from gateway.domain.metering import Metering
 from gateway.domain.paging import page
 from gateway.domain.ports import (
     BackgroundJob,
@@ -62,6 +64,7 @@ class ResponsesService:
         refuse_hosted_tools: bool = False,
         sealer: SealerSource | None = None,
         conversations: ConversationStore | None = None,
+        metering: Metering | None = None,
     ) -> None:
         self._store = store
         self._conversations = conversations
@@ -72,6 +75,7 @@ class ResponsesService:
         self._poll_seconds = poll_seconds
         self._refuse_hosted_tools = refuse_hosted_tools
         self._discloser = Discloser(sealer)
+        self.metering = metering or Metering(None, token_reserve=1)
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""
@@ -135,13 +139,15 @@ class ResponsesService:
         run = await self.prepare(tenant, params)
         return await run.count_input_tokens()
 
-    async def compact(self, tenant: str, params: ResponseCompactParams) -> CompactedResponse:
-        """``POST /v1/responses/compact``: prepared and run as a create ending in ``compaction_trigger``."""
-        run = await self.prepare(tenant, compact_request(params))
+    async def prepare_compact(self, tenant: str, params: ResponseCompactParams) -> Run:
+        """``POST /v1/responses/compact`` is prepared as a create ending in ``compaction_trigger``."""
+        return await self.prepare(tenant, compact_request(params))
+
+    async def compact(self, run: Run) -> CompactedResponse:
         response = await run.result()
         return compacted_response(response, [*run.history, *run.input_items])
 
-    async def submit(self, run: Run) -> Response:
+    async def submit(self, run: Run, reservation: Reservation | None = None) -> Response:
         """Store a prepared background response ``queued`` (with its input and request) and enqueue its job."""
         assert self._queue is not None and self._events is not None  # checked by prepare
         shell, params = run.shell, run.params
@@ -158,6 +164,7 @@ class ResponsesService:
             stream=params.stream,
             request=params,
             client_metadata=params.client_metadata,
+            reservation=reservation,
         )
         await self._store.put(record)
         if params.stream:
@@ -184,7 +191,7 @@ class ResponsesService:
         conversation = conversation_id(params.conversation)
         if conversation is not None:
             history = await history_of(self._conversations, record.tenant, conversation)
-        return Run(
+        run = Run(
             tenant=record.tenant,
             params=params,
             provider=provider,
@@ -203,6 +210,9 @@ class ResponsesService:
                 record.tenant, params, [*history, *record.input_items], self._discloser.sealer
             ),
         )
+        if record.reservation is not None:
+            self.metering.attach(run, record.reservation)
+        return run
 
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
         record = await self._record(tenant, response_id)

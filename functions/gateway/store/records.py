@@ -18,11 +18,13 @@ A record whose payload (response, input, request) would not fit a 400 KB item ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from pydantic import TypeAdapter
 
+from gateway.domain.limits import Reservation
 from gateway.domain.ports import StoredResponse
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.schemas.responses import Response
@@ -70,6 +72,10 @@ def to_item(record: StoredResponse) -> Item:
         item["parent"] = {"S": record.parent}
     if record.request is not None:
         item["request"] = {"S": _request_json(record.request)}
+    if record.reservation is not None:
+        kept = dataclasses.asdict(record.reservation)
+        kept.pop("headers")
+        item["reservation"] = {"S": json.dumps(kept)}
     if record.client_metadata:
         item["client_metadata"] = {"M": {key: {"S": value} for key, value in record.client_metadata.items()}}
     return item
@@ -131,6 +137,7 @@ def from_item(item: Item, tenant: str) -> StoredResponse:
         client_metadata={key: value["S"] for key, value in item["client_metadata"]["M"].items()}
         if "client_metadata" in item
         else None,
+        reservation=Reservation(**json.loads(item["reservation"]["S"])) if "reservation" in item else None,
     )
 
 

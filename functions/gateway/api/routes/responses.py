@@ -15,7 +15,9 @@ from gateway.api import query
 from gateway.api.deps import Services, authorized
 from gateway.api.sse import event_stream
 from gateway.api.validation import from_validation_error
-from gateway.errors import InvalidRequestError, UpstreamError
+from gateway.domain.limits import Reservation
+from gateway.domain.run import Run
+from gateway.errors import GatewayError, InvalidRequestError, UpstreamError
 from gateway.schemas.events import StreamEvent
 from gateway.schemas.requests import ResponseCompactParams, ResponseCreateParams
 from gateway.schemas.responses import DeletedResponse
@@ -36,25 +38,37 @@ def parse_create(body: bytes) -> ResponseCreateParams:
 @router.post("")
 async def create_response(request: Request) -> HttpResponse:
     services, tenant = await authorized(request)
-    params = parse_create(await request.body())
+    body = await request.body()
+    params = parse_create(body)
     run = await services.responses.prepare(tenant, params)
-    headers = _omitted(run.tools.omitted, run.shell.id)
+    reservation = await services.responses.metering.admit(run, request.state.principal, len(body))
+    headers = {**_omitted(run.tools.omitted, run.shell.id), **reservation.headers}
     if params.background:
-        queued = await services.responses.submit(run)
+        queued = await services.responses.submit(run, reservation)
         if params.stream:
             # The live stream is a replay from 0 that follows the worker: the same events a later GET gets,
             # and closing it does not stop the work.
             return _sse(await services.responses.replay(tenant, queued.id, None), services, headers)
         return HttpResponse(queued.model_dump_json(), media_type=JSON, headers=headers)
-    failure: UpstreamError | None = None
-    try:
-        await run.open()
-    except UpstreamError as exc:
-        failure = exc  # the run ends failed (stored): a stream says response.failed, a buffered call a 502
+    failure = await _open(run, services, reservation)
     if params.stream:
         return _sse(run.events(failure), services, headers, on_close=run.aclose)
     response = await run.result(failure)
     return HttpResponse(response.model_dump_json(), media_type=JSON, headers=headers)
+
+
+async def _open(run: Run, services: Services, reservation: Reservation) -> UpstreamError | None:
+    """Start the model call: an upstream failure is returned (the run ends failed, stored: a stream says
+    response.failed, a buffered call a 502); a refusal (4xx) is raised, and gives back what was reserved."""
+    try:
+        await run.open()
+    except UpstreamError as exc:
+        return exc
+    except GatewayError as exc:
+        await services.responses.metering.release(reservation)
+        exc.headers.update(reservation.headers)
+        raise
+    return None
 
 
 def _omitted(tool_types: list[str], response_id: str) -> dict[str, str]:
@@ -79,12 +93,15 @@ def _sse(
 @router.post("/compact")
 async def compact_response(request: Request) -> HttpResponse:
     services, tenant = await authorized(request)
+    body = await request.body()
     try:
-        params = ResponseCompactParams.model_validate_json(await request.body() or b"{}")
+        params = ResponseCompactParams.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise from_validation_error(exc) from None
-    compacted = await services.responses.compact(tenant, params)
-    return HttpResponse(compacted.model_dump_json(), media_type=JSON)
+    run = await services.responses.prepare_compact(tenant, params)
+    reservation = await services.responses.metering.admit(run, request.state.principal, len(body))
+    compacted = await services.responses.compact(run)
+    return HttpResponse(compacted.model_dump_json(), media_type=JSON, headers=reservation.headers)
 
 
 @router.get("/{response_id}")

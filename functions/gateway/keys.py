@@ -1,4 +1,4 @@
-"""``python -m gateway.keys``: create, list and revoke API keys in the gateway's table.
+"""``python -m gateway.keys``: create, list and revoke API keys, set their limits, and read the usage ledger.
 
 The key itself is printed once at creation; only its SHA-256 hash is stored. ``--local`` manages the keys of a
 running ``make run`` (its in-memory moto table); otherwise the table is ``RESPONSES_TABLE_NAME`` in the AWS
@@ -46,10 +46,30 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a key for a tenant and print it once")
     create.add_argument("--tenant", required=True)
-    commands.add_parser("list", help="list keys (ids, tenants, dates; never the keys)")
+    _limit_options(create)
+    create.add_argument("--admin", action="store_true", help="may also read the Usage API")
+    commands.add_parser("list", help="list keys (ids, tenants, dates, limits; never the keys)")
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
+    limits = commands.add_parser("limits", help="set a key's own limits (those left out: RESPONSES_DEFAULT_LIMITS)")
+    limits.add_argument("key_id")
+    _limit_options(limits)
+    usage = commands.add_parser("usage", help="tokens used by tenant, key and model, a row per UTC day")
+    usage.add_argument("--days", type=int, default=1, help="how many days back, today included (default 1)")
     return parser
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rpm", type=_positive, help="requests per minute")
+    parser.add_argument("--tpm", type=_positive, help="tokens per minute")
+    parser.add_argument("--tokens-per-day", type=_positive, help="tokens per UTC day")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _local_server() -> str:
@@ -94,20 +114,59 @@ def _run(args: argparse.Namespace, local: str | None) -> int:
 
 
 def _command(args: argparse.Namespace, store: DynamoKeyStore, where: str, out: TextIO) -> int:
+    from gateway.domain.limits import Limits
+
     if args.command == "create":
-        key, record = store.create(args.tenant)
+        limits = Limits(args.rpm, args.tpm, args.tokens_per_day)
+        key, record = store.create(args.tenant, limits, admin=args.admin)
         out.write(f"key id: {record.key_id}\ntenant: {record.tenant}\n{key}\n")
+        if limits.any or args.admin:
+            out.write(f"limits: {limits.text() or 'the default'}{'; admin' if args.admin else ''}\n")
         out.write(f"Store this key now: it is not shown again. (Created in {where}.)\n")
     elif args.command == "list":
         for record in store.list():
             created = datetime.fromtimestamp(record.created_at, UTC).isoformat(timespec="seconds")
             state = "revoked" if record.revoked else "active"
-            out.write(f"{record.key_id}  {record.tenant:<24} {created}  {state}\n")
+            extra = f"  {record.limits.text()}" if record.limits.any else ""
+            out.write(
+                f"{record.key_id}  {record.tenant:<24} {created}  {state}{' admin' if record.admin else ''}{extra}\n"
+            )
+    elif args.command == "limits":
+        limits = Limits(args.rpm, args.tpm, args.tokens_per_day)
+        if not store.set_limits(args.key_id, limits):
+            raise CommandError(f"no key with id {args.key_id} in {where} (`list` shows the ids)")
+        out.write(f"{args.key_id}: {limits.text() or 'the default limits (RESPONSES_DEFAULT_LIMITS)'}\n")
+        out.write("Running instances apply it within RESPONSES_KEY_CACHE_SECONDS (60 s by default).\n")
+    elif args.command == "usage":
+        _usage(store, args.days, out)
     elif store.revoke(args.key_id):
         out.write(f"revoked {args.key_id}\n")
     else:
         raise CommandError(f"no key with id {args.key_id} in {where} (`list` shows the ids)")
     return 0
+
+
+def _usage(store: DynamoKeyStore, days: int, out: TextIO) -> None:
+    """The ledger's day rows (what ``GET /v1/organization/usage/completions`` reads), as a table."""
+    import time
+
+    from gateway.store.usage import DynamoUsage
+
+    usage = DynamoUsage(store.table, store.client)
+    today = int(time.time()) // 86_400
+    header = (
+        f"{'day':<10}  {'tenant':<16} {'key id':<12}  {'model':<32} "
+        f"{'requests':>8} {'input':>10} {'cached':>9} {'output':>9}"
+    )
+    out.write(header + "\n")
+    for day in range(today - days + 1, today + 1):
+        date = datetime.fromtimestamp(day * 86_400, UTC).date().isoformat()
+        for row in sorted(usage.rows(day, hourly=False), key=lambda r: (r.tenant, r.key_id, r.model)):
+            counts = row.counts
+            out.write(
+                f"{date:<10}  {row.tenant:<16} {row.key_id:<12}  {row.model:<32} {counts['requests']:>8} "
+                f"{counts['input_tokens']:>10} {counts['cached_tokens']:>9} {counts['output_tokens']:>9}\n"
+            )
 
 
 def _client_error(exc: Exception, where: str) -> str:

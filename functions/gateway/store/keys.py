@@ -40,6 +40,14 @@ class DynamoKeyStore:
         self._table = table
         self._client = client
 
+    @property
+    def table(self) -> str:
+        return self._table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client
+
     def create(self, tenant: str, limits: Limits = UNLIMITED, *, admin: bool = False) -> tuple[str, KeyRecord]:
         """A new key for ``tenant``: the secret (shown once) and its record."""
         if not TENANT_PATTERN.match(tenant):

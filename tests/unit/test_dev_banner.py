@@ -29,6 +29,13 @@ def test_a_configured_upstream_raises_no_warning() -> None:
         assert not [line for line in _warnings(banner(settings, ENDPOINT)) if "OPENAI" in line]
 
 
+def test_open_auth_says_how_to_make_a_key() -> None:
+    text = banner(Settings(), ENDPOINT)
+    [auth] = [line for line in text.splitlines() if line.strip().startswith("auth")]
+    assert "OFF" in auth
+    assert "make keys" in text
+
+
 def test_an_upstream_that_does_not_answer_is_named_at_start_up() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -161,9 +161,10 @@ def banner(
     if settings.auth_enabled:
         lines.append("  auth                        Bearer keys required")
     else:
-        lines.append(
-            "  auth                        !!! OFF: no RESPONSES_API_KEYS set, every caller is tenant 'default'"
-        )
+        lines += [
+            "  auth                        !!! OFF: no RESPONSES_API_KEYS set, every caller is tenant 'default',",
+            '                              but a key from `make keys ARGS="create --tenant acme"` names its tenant',
+        ]
     if kept_keys:
         lines.append(f"  API keys                    {kept_keys} kept from the last run ({LOCAL_KEYS})")
     lines.append("")

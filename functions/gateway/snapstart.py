@@ -3,9 +3,9 @@
 Lambda snapshots a function once it has initialized (imports and the app, nothing more: clients, credentials,
 the provider secret and upstream connections are all made on the first request, after the restore) and starts
 each new instance from that snapshot. What init leaves behind is therefore shared by every copy. The gateway's
-ids, nonces and keys come from the kernel (``secrets``, ``os.urandom``), which Lambda keeps unique per restore;
-the ``random`` module's generator is the one state init seeds and every copy would replay (botocore draws its
-retry jitter from it), so the hook reseeds it from the kernel.
+ids, nonces and keys are drawn from the kernel (``secrets``, ``os.urandom``) when they are needed, never from
+state made at init; the ``random`` module's generator is the one state init seeds and every copy would replay
+(botocore draws its retry jitter from it), so the hook reseeds it from the kernel.
 
 Two ways in, one hook:
 - the ``api`` and ``worker`` functions run under Lambda's Python runtime, whose ``snapshot_restore_py`` library

@@ -113,6 +113,8 @@ def table(results: Results, previous: Results | None = None) -> str:
         lines += _context(results)
     if results.get("conversation_load"):
         lines += _conversation(results)
+    if results.get("limits_cost"):
+        lines += _limits(results)
     lines += _process(results)
     lines += ["", "Targets (issue 11)" + ("   previous run in brackets" if previous else "")]
     before = {row["target"]: row["value"] for row in (previous or {}).get("targets", [])}
@@ -176,6 +178,22 @@ def _conversation(results: Results) -> list[str]:
         lines.append(
             f"  {point['depth']:>6}{point['dynamodb_requests']:>13}{_f(prepare['median']):>12}"
             f"{_f(prepare['p90']):>8}{_f(prepare['p99']):>8}{point['history_items']:>7}"
+        )
+    return lines
+
+
+def _limits(results: Results) -> list[str]:
+    """What the per-key checks and the ledger add to a request (``tests/bench/limits.py``)."""
+    lines = [
+        "",
+        "Limits and ledger per request, ms (check before the call; settle + ledger after it, beside the store)",
+        f"  {'limits':<12}{'DDB before':>11}{'p50':>7}{'p90':>7}{'DDB after':>10}{'p50':>7}{'p90':>7}",
+    ]
+    for point in results["limits_cost"]:
+        before, after = point["reserve_ms"], point["settle_ms"]
+        lines.append(
+            f"  {point['limits']:<12}{point['reserve_requests']:>11}{_f(before['median']):>7}{_f(before['p90']):>7}"
+            f"{point['settle_requests']:>10}{_f(after['median']):>7}{_f(after['p90']):>7}"
         )
     return lines
 

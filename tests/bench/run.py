@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.bench import chain, conversation, measure, procs, report, startup
+from tests.bench import chain, conversation, limits, measure, procs, report, startup
 from tests.bench.servers import TOKEN
 from tests.bench.wire import WireClient
 
@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             results["context_load"] = chain.context_load(aws.url, args.depths, args.repeats, args.tokens)
             _log(f"conversation load, turns 2,200 ({args.repeats} loads each)")
             results["conversation_load"] = conversation.conversation_load(aws.url, [2, 200], args.repeats, args.tokens)
+            _log(f"limits and ledger, per request ({args.samples} requests a case)")
+            results["limits_cost"] = limits.limits_cost(aws.url, args.samples)
     if "cold" not in args.skip:
         _log(f"cold start ({args.cold_runs} fresh processes)")
         results["cold_start"] = startup.cold_start(args.cold_runs)

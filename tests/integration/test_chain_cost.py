@@ -33,8 +33,8 @@ def test_context_of_a_turn_50_deep_costs_a_constant_number_of_requests(
     # WHEN turn 51 continues it
     reply = client.post("/v1/responses", json={"model": "m", "input": "turn 50", "previous_response_id": tip})
 
-    # THEN one Query loaded the context, one PutItem stored the result and one transaction added its usage
-    # to the ledger (store/usage.py)
+    # THEN one Query loaded the context, one PutItem stored the result, and two UpdateItems added its usage to
+    # the ledger's day and hour (store/usage.py)
     assert reply.status_code == 200
-    assert calls == Counter({"Query": 1, "PutItem": 1, "TransactWriteItems": 1})
+    assert calls == Counter({"Query": 1, "PutItem": 1, "UpdateItem": 2})
     assert len([m for m in upstream.last["messages"] if m["role"] == "user"]) == 51

@@ -7,6 +7,7 @@ conditional terminal write (with the terminal event) for a background one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -207,17 +208,22 @@ class Run:
                     terminal = builder.fail("server_error", exc.message)
                 else:
                     terminal = builder.finish()
-        # Stored before the terminal event goes out, so a client that reads it can GET the response at once.
-        if self.settle is not None:
-            await self.settle(builder.response, terminal)
-        else:
-            await self._persist(builder.response)
-        if self.after_settle is not None:
-            await self.after_settle(builder.response)
+        # Stored before the terminal event goes out, so a client that reads it can GET the response at once. The
+        # usage is settled meanwhile: it depends on nothing stored, so the two writes cost one round trip.
         if self.on_usage is not None:
-            await self.on_usage(builder.response)
+            await asyncio.gather(self._store(builder.response, terminal), self.on_usage(builder.response))
+        else:
+            await self._store(builder.response, terminal)
         for event in terminal:
             yield event
+
+    async def _store(self, final: Response, terminal: Sequence[StreamEvent]) -> None:
+        if self.settle is not None:
+            await self.settle(final, terminal)
+        else:
+            await self._persist(final)
+        if self.after_settle is not None:
+            await self.after_settle(final)
 
     async def _persist(self, final: Response) -> None:
         if not self.params.store:

@@ -41,7 +41,7 @@ def build_engine(settings: Settings, *, providers: ProviderRegistry | None = Non
     storage = build_storage(settings)
     providers = providers or ProviderRegistry(settings)
     sealer = SealerLoader(settings)
-    usage = DynamoUsage(settings.table_name, storage.dynamodb)
+    usage = DynamoUsage(settings.table_name, storage.dynamodb, namespace=settings.metrics_namespace)
     queue = None
     if settings.queue_url:
         queue = SqsJobQueue(settings.queue_url, boto3.client("sqs", region_name=settings.aws_region))

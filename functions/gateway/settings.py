@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     default_limits: str = ""
     """Limits for keys without their own: ``rpm=60,tpm=200000,tokens_per_day=5000000``, any subset; empty:
     unlimited (``domain/limits.py``)."""
+    metrics_namespace: str = "ResponsesGateway"
+    """CloudWatch namespace of the metrics the app logs in embedded metric format (``BudgetUsed``)."""
     token_reserve: int = Field(default=4096, ge=1)
     """Output tokens a request without ``max_output_tokens`` reserves against token limits until it settles."""
     require_auth: bool = False

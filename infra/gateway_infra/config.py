@@ -164,7 +164,13 @@ def app_environment(
         "RESPONSES_REQUIRE_AUTH": "true",
         "RESPONSES_LOG_LEVEL": config.log_level,
         "RESPONSES_DEFAULT_PROVIDER": config.default_provider,
+        "RESPONSES_METRICS_NAMESPACE": metrics_namespace(config),
     }
+
+
+def metrics_namespace(config: StageConfig) -> str:
+    """Where the app's own metrics go (``BudgetUsed``), one namespace per stage so their alarms stay apart."""
+    return f"ResponsesGateway/{config.stack_name}"
 
 
 STAGES = {stage.name: stage for stage in (DEV, PROD)}

@@ -11,11 +11,14 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from gateway_infra.config import StageConfig
+from gateway_infra.config import StageConfig, metrics_namespace
 from gateway_infra.functions import GatewayFunctions
 from gateway_infra.queue import JobQueue
 
 _PERIOD = Duration.minutes(5)
+BUDGET_ALARM_PERCENT = 90
+"""A key past this share of its day's token budget raises ``BudgetNearlySpent`` (the app logs ``BudgetUsed`` from
+80%, ``store/usage.py``)."""
 SERVER_ERROR_RATE = 0.05
 """Share of requests answered 5xx over 5 minutes that raises the alarm (API Gateway's 5XXError average)."""
 
@@ -71,6 +74,19 @@ class Monitoring(Construct):
                 self, worker_errors, "WorkerErrors", "The background worker raised instead of reporting a failed job"
             ),
             _on_any(self, throttles, "Throttles", "Lambda refused invocations for lack of concurrency"),
+            # Logged by the app in embedded metric format, without dimensions as well as by tenant: the alarm
+            # watches every tenant at once; the log line names the tenant and the key.
+            cloudwatch.Metric(
+                namespace=metrics_namespace(config), metric_name="BudgetUsed", statistic="Maximum", period=_PERIOD
+            ).create_alarm(
+                self,
+                "BudgetNearlySpent",
+                alarm_description=f"A key has used over {BUDGET_ALARM_PERCENT}% of its daily token budget",
+                threshold=BUDGET_ALARM_PERCENT,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
         ]
 
         # Dashboard names are unique per account across regions, hence the region in the name.

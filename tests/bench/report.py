@@ -186,7 +186,7 @@ def _limits(results: Results) -> list[str]:
     """What the per-key checks and the ledger add to a request (``tests/bench/limits.py``)."""
     lines = [
         "",
-        "Limits and ledger per request, ms (check before the call; settle + ledger after it, beside the store)",
+        "Limits and ledger per request, ms (check before the call; settle + ledger after the store)",
         f"  {'limits':<12}{'DDB before':>11}{'p50':>7}{'p90':>7}{'DDB after':>10}{'p50':>7}{'p90':>7}",
     ]
     for point in results["limits_cost"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_infra.monitoring import SERVER_ERROR_RATE
+from gateway_infra.monitoring import BUDGET_ALARM_PERCENT, SERVER_ERROR_RATE
 from tests.infrastructure.template import Json, Synthesized, flatten, references
 
 pytestmark = pytest.mark.infra
@@ -17,7 +17,7 @@ def _alarm(stage: Synthesized, construct_id: str) -> Json:
 
 
 def test_alarms_cover_5xx_rate_dead_letters_worker_errors_and_throttles(stage: Synthesized) -> None:
-    stage.template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+    stage.template.resource_count_is("AWS::CloudWatch::Alarm", 5)
 
     server_errors = _alarm(stage, "ServerErrorRate")
     assert (server_errors["Namespace"], server_errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
@@ -40,6 +40,16 @@ def test_alarms_cover_5xx_rate_dead_letters_worker_errors_and_throttles(stage: S
         for name in references(query["MetricStat"]["Metric"]["Dimensions"])
     }
     assert throttled == {logical_id for logical_id, _ in stage.functions().values()}
+
+
+def test_an_alarm_for_keys_near_their_daily_budget(stage: Synthesized) -> None:
+    budget = _alarm(stage, "BudgetNearlySpent")
+    assert budget["MetricName"] == "BudgetUsed" and budget["Statistic"] == "Maximum"
+    assert budget["Threshold"] == BUDGET_ALARM_PERCENT and "Dimensions" not in budget
+    # The namespace the functions log the metric into (their RESPONSES_METRICS_NAMESPACE)
+    [api, _] = stage.functions()["api"]
+    environment = stage.json["Resources"][api]["Properties"]["Environment"]["Variables"]
+    assert budget["Namespace"] == environment["RESPONSES_METRICS_NAMESPACE"]
 
 
 def test_dashboard_and_outputs(stage: Synthesized) -> None:

@@ -7,7 +7,6 @@ conditional terminal write (with the terminal event) for a background one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -208,12 +207,12 @@ class Run:
                     terminal = builder.fail("server_error", exc.message)
                 else:
                     terminal = builder.finish()
-        # Stored before the terminal event goes out, so a client that reads it can GET the response at once. The
-        # usage is settled meanwhile: it depends on nothing stored, so the two writes cost one round trip.
+        # Stored before the terminal event goes out, so a client that reads it can GET the response at once; then
+        # its usage settled. Not both at once: a store that writes through a transaction (a background settle, a
+        # conversation's append) must not race other writes in moto, which copies its tables for a transaction.
+        await self._store(builder.response, terminal)
         if self.on_usage is not None:
-            await asyncio.gather(self._store(builder.response, terminal), self.on_usage(builder.response))
-        else:
-            await self._store(builder.response, terminal)
+            await self.on_usage(builder.response)
         for event in terminal:
             yield event
 

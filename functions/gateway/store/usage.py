@@ -12,7 +12,7 @@ Keys (every item expires through the table's TTL on ``expires_at``):
 A check is one conditional ``UpdateItem`` per window that has a limit: it adds the request (and the tokens
 reserved) only if the window is still under its limit, so concurrent requests can never pass a limit together —
 DynamoDB serializes the updates of one item. Settling is up to four independent single-item ``ADD``s (the
-reservation's windows, the ledger's day and hour), sent at once, beside the response's own write: one round trip,
+reservation's windows, the ledger's day and hour), sent at once after the response's own write: one round trip,
 no transaction (it would cost twice the write units and buy nothing: no update needs another). A day's ledger is
 one partition: reading a day for the Usage API is one Query.
 """
@@ -66,10 +66,18 @@ class LedgerRow:
 
 
 class DynamoUsage:
-    def __init__(self, table: str, client: DynamoDBClient, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        table: str,
+        client: DynamoDBClient,
+        clock: Callable[[], float] = time.time,
+        *,
+        namespace: str = METRICS_NAMESPACE,
+    ) -> None:
         self._table = table
         self._client = client
         self._clock = clock
+        self._namespace = namespace
 
     def reserve(self, principal: Principal, tokens: int) -> Reservation:
         """Count a request and hold ``tokens`` in its key's windows, or raise the 429 that refuses it."""
@@ -92,7 +100,7 @@ class DynamoUsage:
                     self._add(window, f"m#{minute}", requests=-1, tokens=-tokens)
                 raise
             if spent >= NEAR_BUDGET * limits.tokens_per_day:
-                _budget_metric(principal, spent / limits.tokens_per_day)
+                _budget_metric(principal, spent / limits.tokens_per_day, self._namespace)
         return Reservation(
             tenant=principal.tenant,
             key_id=principal.key_id,
@@ -224,11 +232,11 @@ class ThreadedMeter:
         await asyncio.gather(*(to_thread(update) for update in updates))
 
 
-def _budget_metric(principal: Principal, used: float) -> None:
+def _budget_metric(principal: Principal, used: float, namespace: str) -> None:
     """CloudWatch's embedded metric format in the line's fields (JSON logs put them at the top level, where
     CloudWatch reads ``_aws``): the log line is the metric, with no API call on the request path."""
     metric = {
-        "Namespace": METRICS_NAMESPACE,
+        "Namespace": namespace,
         "Dimensions": [["Tenant"], []],
         "Metrics": [{"Name": "BudgetUsed", "Unit": "Percent"}],
     }

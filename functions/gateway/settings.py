@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     keepalive_seconds: float = Field(default=15.0, gt=0)
     """Seconds between SSE keep-alive comments (sse-starlette's ping), which keep proxies and API Gateway's idle
     timeout from closing a stream while the model is silent."""
+    websocket_max_seconds: float = Field(default=3600.0, gt=0)
+    """Longest life of a WebSocket connection (``GET /v1/responses``): 60 minutes, as OpenAI. At the limit the
+    gateway finishes the responses in flight, sends ``websocket_connection_limit_reached`` and closes."""
+    websocket_idle_seconds: float = Field(default=600.0, gt=0)
+    """A WebSocket connection with nothing in flight and no message for this long is closed (code 1000)."""
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "RESPONSES_HOST"))
     """Address ``make run`` listens on."""
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "RESPONSES_PORT"))

@@ -12,7 +12,7 @@ from gateway.api import errors
 from gateway.api.body import BodyMiddleware
 from gateway.api.deps import Services
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import conversations, health, models, responses, usage
+from gateway.api.routes import conversations, health, models, responses, usage, websocket
 from gateway.snapstart import install as install_snapstart_route
 
 
@@ -39,6 +39,7 @@ def create_app(services: Services | None = None) -> FastAPI:
             *conversations.router.routes,
             *models.router.routes,
             *usage.router.routes,
+            websocket.route,  # GET /v1/responses upgraded: WebSocket mode
         ],
         # A 307 to the slash-less path makes clients send the body again, and OpenAI does not redirect either:
         # `/v1/responses/` is an unknown URL like any other.

@@ -6,7 +6,8 @@ import asyncio
 import threading
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection
 
 from gateway.api.auth import Authenticator
 from gateway.composition import build_engine
@@ -48,7 +49,7 @@ def build_services(settings: Settings | None = None, *, providers: ProviderRegis
     )
 
 
-async def authorized(request: Request) -> tuple[Services, str]:
+async def authorized(request: HTTPConnection) -> tuple[Services, str]:
     """The process's services (built on first use) and the tenant the request's key belongs to.
 
     Each route calls this first thing rather than declaring FastAPI dependencies: FastAPI's solver took 0.11 ms

@@ -5,9 +5,10 @@ Ports only, no HTTP. The background worker drives the same ``Run`` (see ``resume
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from gateway.domain.builder import ResponseBuilder, public_view
 from gateway.domain.compaction import compact_request, compacted_response, compactor_for
@@ -45,6 +46,8 @@ from gateway.schemas.tool_items import ContextItem
 
 __all__ = ["ResponsesService", "Run"]
 
+Overlay = TypeVar("Overlay", bound=ResponseStore)
+
 
 _NOT_STREAMABLE = "This response cannot be streamed because it was not created with background=true and stream=true."
 
@@ -76,6 +79,13 @@ class ResponsesService:
         self._refuse_hosted_tools = refuse_hosted_tools
         self._discloser = Discloser(sealer)
         self.metering = metering or Metering(None, token_reserve=1)
+
+    def reading_through(self, overlay: Callable[[ResponseStore], Overlay]) -> tuple[ResponsesService, Overlay]:
+        """This service with ``overlay(store)`` in its store's place, and that overlay: a WebSocket connection's
+        own responses in front of the stored ones (``api/ws_cache.py``)."""
+        scoped = copy.copy(self)
+        scoped._store = layer = overlay(self._store)
+        return scoped, layer
 
     async def prepare(self, tenant: str, params: ResponseCreateParams) -> Run:
         """Validate, resolve the conversation and route the model; nothing is sent upstream yet."""

@@ -20,6 +20,7 @@ from gateway.schemas.responses import Response, ResponseUsage
 from gateway.settings import Settings
 from gateway.store.dynamodb import DynamoResponseStore
 from gateway.store.records import items_json, response_json
+from tests.bench import procs
 from tests.bench.measure import MODEL, PROMPT
 from tests.bench.procs import TABLE, UPSTREAM_KEY
 from tests.bench.servers import TOKEN
@@ -107,18 +108,10 @@ def context_load(aws_endpoint: str, depths: list[int], repeats: int, tokens: int
 
 
 async def _context_load(aws_endpoint: str, depths: list[int], repeats: int, tokens: int) -> list[dict[str, Any]]:
-    import boto3
-
     from gateway.domain.service import ResponsesService
     from gateway.store.threaded import ThreadedResponseStore
 
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=aws_endpoint,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    client = procs.dynamodb(aws_endpoint)
     store = DynamoResponseStore(TABLE, client)
     settings = Settings(table_name=TABLE, openai_base_url="http://127.0.0.1:9/v1", openai_api_key=UPSTREAM_KEY)
     service = ResponsesService(ThreadedResponseStore(store), ProviderRegistry(settings), ttl_days=1)

@@ -18,6 +18,7 @@ from gateway.schemas.items import InputText, Message, OutputText
 from gateway.schemas.requests import ResponseCreateParams
 from gateway.settings import Settings
 from gateway.store.conversations import DynamoConversationStore
+from tests.bench import procs
 from tests.bench.chain import TENANT, Counter
 from tests.bench.measure import MODEL, PROMPT
 from tests.bench.procs import TABLE, UPSTREAM_KEY
@@ -43,19 +44,11 @@ def conversation_load(aws_endpoint: str, depths: list[int], repeats: int, tokens
 
 
 async def _conversation_load(aws_endpoint: str, depths: list[int], repeats: int, tokens: int) -> list[dict[str, Any]]:
-    import boto3
-
     from gateway.domain.service import ResponsesService
     from gateway.store.dynamodb import DynamoResponseStore
     from gateway.store.threaded import ThreadedConversationStore, ThreadedResponseStore
 
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=aws_endpoint,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    client = procs.dynamodb(aws_endpoint)
     conversations = DynamoConversationStore(TABLE, client)
     settings = Settings(table_name=TABLE, openai_base_url="http://127.0.0.1:9/v1", openai_api_key=UPSTREAM_KEY)
     service = ResponsesService(

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.domain.limits import Limits, Principal
 from gateway.domain.metering import Spent
+from tests.bench import procs
 from tests.bench.chain import Counter
 from tests.bench.procs import TABLE
 from tests.bench.stats import summary
@@ -25,17 +26,9 @@ CASES = {
 
 
 def limits_cost(aws_endpoint: str, repeats: int) -> list[dict[str, Any]]:
-    import boto3
-
     from gateway.store.usage import DynamoUsage
 
-    client = boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=aws_endpoint,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    client = procs.dynamodb(aws_endpoint)
     usage = DynamoUsage(TABLE, client)
     counter = Counter(client)
     spent = Spent(model="bench-model", input_tokens=120, output_tokens=30)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -34,6 +34,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def dynamodb(endpoint: str) -> Any:
+    """A DynamoDB client on the bench's moto server (its phases that measure the store in this process)."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
 
 
 def free_port() -> int:

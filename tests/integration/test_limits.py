@@ -224,3 +224,13 @@ def test_bad_default_limits_fail_at_start_up() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         parse_limits("tpm=0")
     assert parse_limits("rpm=60, tpd=10").tokens_per_day == 10
+
+
+def test_cancelling_a_queued_response_gives_its_tokens_back(make_client: AppFactory, upstream: FakeUpstream) -> None:
+    harness = limited(make_client, upstream, "tpm=1000")
+    queued = harness.create(model="gpt-4o-mini", max_output_tokens=900)
+    assert harness.client.post("/v1/responses", json={**BODY, "max_output_tokens": 900}).status_code == 429
+
+    assert harness.client.post(f"/v1/responses/{queued['id']}/cancel").json()["status"] == "cancelled"
+
+    assert harness.client.post("/v1/responses", json={**BODY, "max_output_tokens": 900}).status_code == 200

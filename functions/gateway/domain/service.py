@@ -254,6 +254,8 @@ class ResponsesService:
             cancelled = _rewrite(record, close_partial(_live(record), "cancelled"))
             # Guarded on the status just read: if the worker settles first, re-read and answer for that.
             if await self._store.settle(cancelled, Guard(frozenset({record.status}))):
+                if record.status == "queued" and record.reservation is not None:
+                    await self.metering.release(record.reservation)  # no worker will run it, so none settles it
                 return public_view(cancelled.response, reveal=False)
             record = await self._record(tenant, response_id)
 

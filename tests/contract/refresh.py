@@ -1,6 +1,6 @@
 """Re-pin the two published schemas from local checkouts: ``python -m tests.contract.refresh --help``.
 
-Keeps what the judge needs and nothing else: the ``/responses`` and ``/conversations`` paths' reply schemas
+Keeps what the judge needs and nothing else: the reply schemas of the paths the gateway serves (``JUDGED``)
 (which schema answers which method, path, status and media type) and the components they reach. Annotations
 that cannot change a verdict (descriptions, examples, titles, doc metadata) are dropped to keep the files small;
 validation keywords are kept byte for byte, including OpenAPI's own (``nullable``, ``discriminator``), which
@@ -41,7 +41,7 @@ def _replies(operation: dict[str, Any]) -> dict[str, Any]:
 def pin(spec: dict[str, Any], *, source: str, commit: str, file: str, extra_roots: list[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, item in spec["paths"].items():
-        if not path.startswith(("/responses", "/conversations")) or "?" in path:
+        if not path.startswith(JUDGED) or "?" in path:
             continue  # OpenAI's ``?beta=true`` twins are another API surface
         operations = {method: {"responses": _replies(op)} for method, op in item.items() if method in METHODS}
         if operations:
@@ -58,6 +58,8 @@ def pin(spec: dict[str, Any], *, source: str, commit: str, file: str, extra_root
 
 
 METHODS = ("get", "post", "delete")
+JUDGED = ("/responses", "/conversations", "/models", "/organization/usage/completions")
+"""The paths the gateway serves: their replies are judged."""
 
 
 def _schemas(operations: dict[str, Any]) -> list[Any]:

@@ -3,20 +3,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
+from agents import Agent, function_tool, responses_websocket_session, set_tracing_disabled
 from openai import OpenAI
 from openai.lib.responses_websocket import ResponsesWebSocketError, ResponsesWebSocketLimits, ResponsesWebSocketSession
 from openai.types.responses.responses_client_event import ResponseCreate
 from websockets.exceptions import InvalidStatus
 
-from tests.compat.live import KEY_B, MODEL
-from tests.fakes.upstream import FakeUpstream, text_reply
+from tests.compat.live import KEY_A, KEY_B, MODEL, LiveServer
+from tests.fakes.upstream import FakeUpstream, text_reply, tool_reply
 from tests.sse import TEXT_EVENTS
 
 pytestmark = pytest.mark.compat
+set_tracing_disabled(True)  # the Agents SDK would export traces to OpenAI
 
 TERMINAL = {"response.completed", "response.failed", "response.incomplete", "error"}
 LIMITS = ResponsesWebSocketLimits(
@@ -106,3 +110,30 @@ def test_session_lanes_prewarm_and_run_side_by_side(client: OpenAI, upstream: Fa
     carried = [r for r in upstream.requests if r["messages"][-1]["content"] == "L"]
     assert [m["content"] for m in carried[0]["messages"] if m["role"] == "user"] == ["Context.", "L"]
     assert getattr(failed.value.event, "stream_id", None) == "right"
+
+
+def test_agents_sdk_runs_a_tool_loop_over_one_websocket(
+    live_server: LiveServer, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Agents SDK's ``responses_websocket_session``: a tool call and its answer, turn after turn on one
+    connection, each continuing the last by ``previous_response_id``."""
+    upstream.will(tool_reply(("call_1", "weather", json.dumps({"city": "Paris"}))), text_reply("Sunny in Paris."))
+
+    @function_tool
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return f"{city}: sunny"
+
+    async def run() -> str:
+        async with responses_websocket_session(api_key=KEY_A, base_url=live_server.base_url) as session:
+            agent = Agent(name="forecaster", model=MODEL, tools=[weather])
+            result = await session.run(agent, "Weather in Paris?")
+            return str(result.final_output)
+
+    caplog.set_level(logging.INFO, logger="gateway")
+    assert asyncio.run(run()) == "Sunny in Paris."
+    # Both turns on one connection: no POST was made
+    assert caplog.text.count("websocket opened") == 1 and "POST /v1/responses" not in caplog.text
+    first, second = upstream.requests
+    assert first["messages"][-1]["content"] == "Weather in Paris?"
+    assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call_1", "content": "Paris: sunny"}

@@ -4,6 +4,7 @@ with Bedrock faked inside botocore (real event-stream frames, exact request JSON
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -323,6 +324,22 @@ def test_throttling_is_a_429_with_retry_after(api: TestClient, bedrock: FakeBedr
     assert reply.json()["error"]["code"] == "rate_limit_exceeded"
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "logged"),
+    [(429, "ThrottlingException", True), (500, "InternalServerException", True), (400, "ValidationException", False)],
+)
+def test_a_failed_bedrock_call_is_logged_with_the_request_id(
+    api: TestClient, bedrock: FakeBedrock, caplog: pytest.LogCaptureFixture, status: int, code: str, logged: bool
+) -> None:
+    bedrock.add(error_reply(status, code, "bedrock says no"))
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        reply = api.post("/v1/responses", json={"model": MODEL, "input": "hi"})
+    [line] = [record for record in caplog.records if "upstream bedrock" in record.getMessage()]
+    assert code in line.getMessage() and line.__dict__["request_id"] == reply.headers["x-request-id"]
+    # Throttling and faults carry Bedrock's message; a refusal's may quote the prompt, so it is left out.
+    assert ("bedrock says no" in line.getMessage()) == logged
+
+
 def test_validation_is_a_400_with_bedrocks_message(api: TestClient, bedrock: FakeBedrock) -> None:
     bedrock.add(error_reply(400, "ValidationException", "messages.0.content: text field is blank"))
 
@@ -338,7 +355,7 @@ def test_access_denied_is_a_400_naming_the_model(api: TestClient, bedrock: FakeB
 
     error = api.post("/v1/responses", json={"model": MODEL, "input": "hi"}).json()["error"]
 
-    assert error["param"] == "model" and CLAUDE in error["message"] and "Model access" in error["message"]
+    assert error["param"] == "model" and CLAUDE in error["message"] and "first-use form" in error["message"]
 
 
 def test_unsupported_parameter_is_a_plain_400_even_when_streaming(api: TestClient, bedrock: FakeBedrock) -> None:

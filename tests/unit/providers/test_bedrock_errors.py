@@ -83,7 +83,7 @@ async def test_access_denied_says_which_model_and_what_to_enable() -> None:
     assert isinstance(error, InvalidRequestError)
     assert (error.status_code, error.param, error.code) == (400, "model", "model_access_denied")
     assert MODEL in error.message and "us-east-1" in error.message
-    assert "Model access" in error.message and "bedrock:InvokeModelWithResponseStream" in error.message
+    assert "first-use form" in error.message and "bedrock:InvokeModelWithResponseStream" in error.message
 
 
 async def test_an_unknown_model_is_a_400_naming_it() -> None:

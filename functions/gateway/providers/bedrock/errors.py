@@ -92,6 +92,7 @@ def translate_client_error(exc: ClientError, *, model: str, region: str) -> Gate
     """The gateway error for a Bedrock error that arrived before any output."""
     code, message = _code_and_message(exc)
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    _log_refusal(code, status, message, model, region)
     if code in _THROTTLING or status == 429:
         return RateLimitError(f"Bedrock is throttling requests: {message}", retry_after=_retry_after(exc))
     if code in _VALIDATION:
@@ -100,9 +101,10 @@ def translate_client_error(exc: ClientError, *, model: str, region: str) -> Gate
         return InvalidRequestError(message)
     if code in _ACCESS_DENIED:
         return InvalidRequestError(
-            f"Access to Bedrock model '{model}' was denied in {region}: {message} Enable access to this model "
-            f"in the Amazon Bedrock console (Model access) for this account and region, and allow "
-            f"bedrock:InvokeModelWithResponseStream on it for the gateway's IAM role.",
+            f"Access to Bedrock model '{model}' was denied in {region}: {message} Bedrock models are enabled by "
+            f"default, but Anthropic's need their first-use form submitted once per account, and a Marketplace "
+            f"model needs the aws-marketplace subscription permissions; the gateway's IAM role must also allow "
+            f"bedrock:InvokeModelWithResponseStream on it.",
             param="model",
             code="model_access_denied",
         )
@@ -120,6 +122,15 @@ def translate_client_error(exc: ClientError, *, model: str, region: str) -> Gate
             "its AWS credentials: the function's IAM role, or AWS_PROFILE / AWS_ACCESS_KEY_ID where it runs."
         )
     return UpstreamError(f"Bedrock failed ({code or status}): {message}")
+
+
+def _log_refusal(code: str, status: object, message: str, model: str, region: str) -> None:
+    """Every failed call in the log, with the request's id (the log scope's): Bedrock's message only for
+    throttling and faults, since a refusal of the request may quote the prompt."""
+    if code in _THROTTLING or status == 429 or (isinstance(status, int) and status >= 500):
+        logger.warning("upstream bedrock (%s, %s) answered %s %s: %.300s", model, region, status, code, message)
+    elif code not in _CREDENTIALS:  # logged with their own line below
+        logger.info("upstream bedrock (%s, %s) answered %s %s", model, region, status, code)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import AppFactory
-from tests.fakes.upstream import FakeUpstream, text_reply
+from tests.fakes.upstream import FakeUpstream, Reply, text_reply
 from tests.sse import TEXT_EVENTS, stream
 
 Json = dict[str, Any]
@@ -110,6 +111,49 @@ def test_lanes_echo_their_stream_id(client: TestClient, upstream: FakeUpstream) 
     assert {e.get("stream_id") for e in events} == {"lane-1"} and events[-1]["type"] == "response.completed"
     assert bad["error"]["code"] == bad_type["error"]["code"] == "invalid_stream_id"
     assert bad["status"] == 400 and "stream_id" not in bad
+
+
+def test_lanes_run_side_by_side_and_the_default_lane_in_order(client: TestClient, upstream: FakeUpstream) -> None:
+    def by_input(body: Json) -> Reply:
+        slow = body["messages"][-1]["content"] == "slow"
+        return replace(text_reply("slow done" if slow else "fast done"), delay=0.3 if slow else 0.0)
+
+    upstream.will(by_input, by_input)
+    with client.websocket_connect("/v1/responses") as socket:
+        socket.send_text(json.dumps(create(input="slow", stream_id="a")))
+        socket.send_text(json.dumps(create(input="fast", stream_id="b")))
+        terminals = []
+        while len(terminals) < 2:
+            event = json.loads(socket.receive_text())
+            if event["type"] in TERMINAL:
+                terminals.append((event["stream_id"], event["response"]["output"][0]["content"][0]["text"]))
+        upstream.will(by_input, by_input)
+        socket.send_text(json.dumps(create(input="slow")))
+        socket.send_text(json.dumps(create(input="fast")))
+        ordered: list[Json] = []
+        while sum(e["type"] in TERMINAL for e in ordered) < 2:
+            ordered.append(json.loads(socket.receive_text()))
+
+    assert terminals == [("b", "fast done"), ("a", "slow done")]  # b did not wait for a
+    done = [e["response"]["output"][0]["content"][0]["text"] for e in ordered if e["type"] in TERMINAL]
+    assert done == ["slow done", "fast done"]  # the default lane runs one response at a time
+    first_end = next(i for i, e in enumerate(ordered) if e["type"] in TERMINAL)
+    assert ordered[first_end + 1]["type"] == "response.created"  # not interleaved
+
+
+def test_named_lanes_are_limited_per_connection(client: TestClient, upstream: FakeUpstream) -> None:
+    with client.websocket_connect("/v1/responses") as socket:
+        for lane in range(33):
+            socket.send_text(json.dumps(create(input="warm", generate=False, stream_id=f"lane-{lane}")))
+        answers = []
+        while len(answers) < 33:
+            event = json.loads(socket.receive_text())
+            if event["type"] in TERMINAL or event["type"] == "error":
+                answers.append(event)
+
+    refused = [e for e in answers if e["type"] == "error"]
+    assert [(e["stream_id"], e["error"]["code"]) for e in refused] == [("lane-32", "websocket_stream_limit_reached")]
+    assert upstream.requests == []
 
 
 def test_other_client_events_are_accepted_and_bad_frames_answered(client: TestClient, upstream: FakeUpstream) -> None:

@@ -6,6 +6,7 @@
 #   [WORKER_RESERVED=N]              with synth/diff/deploy: reserve N executions for the worker (default none)
 #   make keys ARGS="create --tenant acme"   python -m gateway.keys: the running `make run`'s keys, or STAGE's
 #   make invoke [EVENT=events/http-create-response.json]   events through the real handlers, against moto
+#   make dryrun                      the deployment's dry run (tests/deploy): every function, route and the worker
 
 STAGE ?= dev
 STACK := responses-gateway-$(STAGE)
@@ -28,7 +29,7 @@ CDK_ENV := $(INFRA_ENV) PATH="$(abspath $(VENV))/bin:$$PATH"
 BUNDLE_INPUTS := pyproject.toml infra/gateway_infra/config.py infra/gateway_infra/tools/bundle.py \
 	$(shell find functions/gateway -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: bundle synth deploy diff destroy keys invoke
+.PHONY: bundle synth deploy diff destroy keys invoke dryrun
 
 ## Build the Lambda bundle for arm64 and the runtime's Python, from the runtime dependencies only.
 bundle: $(BUNDLE)
@@ -71,3 +72,16 @@ keys: $(VENV)/.installed
 invoke: $(VENV)/.installed
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<one of:" events/*.json ">"; exit 2; }
 	@$(INFRA_ENV) $(PY) -m gateway_infra.tools.invoke $(EVENT)
+
+## The deployment's dry run without an account (tests/deploy): each function of the synthesized stage started as
+## Lambda starts it, every route and the worker driven with the template's events and environment against moto.
+## Runs the arm64 bundle as shipped under qemu-user where this machine can (qemu-user-static and an aarch64
+## python3.13 in DRYRUN_ARM64_ROOT, default build/arm64-root), the same bundle built for this machine, and the source.
+HOST_BUNDLE := build/host/lambda.zip
+DRYRUN_ENV := PYTHONPATH=$(CURDIR)/infra:$(CURDIR)/functions:$(CURDIR)
+$(HOST_BUNDLE): $(INFRA_READY) $(BUNDLE_INPUTS)
+	$(DRYRUN_ENV) $(PY) -m gateway_infra.tools.bundle --out build/host --platform manylinux2014_$$(uname -m) \
+		--python-version $$($(DRYRUN_ENV) $(PY) -c 'from tests.deploy.variants import host_build_version as v; print(v())')
+
+dryrun: $(INFRA_READY) $(BUNDLE) $(HOST_BUNDLE)
+	DRYRUN_ARM64=1 $(PY) -m pytest -m deploy tests/deploy -p no:cacheprovider -o timeout=1800

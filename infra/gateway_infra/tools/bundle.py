@@ -63,7 +63,7 @@ def installed_pins() -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 
-def _pip_install(requirements: list[str], target: Path, platform: str) -> None:
+def _pip_install(requirements: list[str], target: Path, platform: str, python_version: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("\n".join(installed_pins()) + "\n")
     try:
@@ -71,7 +71,7 @@ def _pip_install(requirements: list[str], target: Path, platform: str) -> None:
             [
                 *(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
                 *("--target", str(target), "--platform", platform, "--implementation", "cp"),
-                *("--python-version", PYTHON_VERSION, "--only-binary=:all:", "--no-compile"),
+                *("--python-version", python_version, "--only-binary=:all:", "--no-compile"),
                 *("--constraint", constraints.name),
                 *requirements,
             ],
@@ -117,13 +117,14 @@ def write_zip(root: Path, archive: Path) -> int:
     return archive.stat().st_size
 
 
-def build(out_dir: Path, *, platform: str = PLATFORM) -> Path:
+def build(out_dir: Path, *, platform: str = PLATFORM, python_version: str = PYTHON_VERSION) -> Path:
     """Build ``out_dir/lambda/`` and ``out_dir/lambda.zip``; return the zip's path. ``platform`` is a pip
-    platform tag: another one (``manylinux2014_x86_64``) builds the same bundle for importing on this machine."""
+    platform tag and ``python_version`` the Python the wheels are for: others (``manylinux2014_x86_64``, this
+    machine's Python) build the same bundle for running on this machine (``make dryrun``)."""
     staging, archive = out_dir / "lambda", out_dir / "lambda.zip"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    _pip_install(runtime_requirements(REPO_ROOT / "pyproject.toml"), staging, platform)
+    _pip_install(runtime_requirements(REPO_ROOT / "pyproject.toml"), staging, platform, python_version)
     trim_sdk(staging)
     _copy_package(REPO_ROOT / "functions" / "gateway", staging)
     missing = sorted(name for name in EXECUTABLES if not (staging / name).is_file())
@@ -142,8 +143,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build", help="output folder (default: build/)")
     parser.add_argument("--platform", default=PLATFORM, help=f"pip platform tag (default: {PLATFORM})")
+    parser.add_argument(
+        "--python-version", default=PYTHON_VERSION, help=f"the Python the wheels are for (default: {PYTHON_VERSION})"
+    )
     arguments = parser.parse_args()
-    build(arguments.out, platform=arguments.platform)
+    build(arguments.out, platform=arguments.platform, python_version=arguments.python_version)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,36 @@ def test_a_failed_continuation_evicts_its_parent(client: TestClient, upstream: F
     assert len(upstream.requests) == 1
 
 
+def test_eviction_spares_other_lanes_and_descendants(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.will(text_reply("A"), text_reply("B"), text_reply("C"))
+    stray = {"type": "function_call_output", "call_id": "call_missing", "output": "no such call"}
+    with client.websocket_connect("/v1/responses") as socket:
+        a = turn(socket, create(store=False, input="one", stream_id="main"))[-1]["response"]["id"]
+        b = turn(socket, create(store=False, previous_response_id=a, input="two", stream_id="main"))
+        [fork] = turn(socket, create(store=False, previous_response_id=a, input=[stray], stream_id="fork"))
+        source = turn(socket, create(store=False, previous_response_id=a, input="three", stream_id="main"))
+        [failed] = turn(socket, create(store=False, previous_response_id=a, input=[stray], stream_id="main"))
+        [gone] = turn(socket, create(store=False, previous_response_id=a, input="four", stream_id="main"))
+        child = turn(socket, create(store=False, previous_response_id=b[-1]["response"]["id"], input="five"))
+
+    assert fork["type"] == failed["type"] == "error" and fork["stream_id"] == "fork"
+    assert source[-1]["type"] == "response.completed"  # an errored fork on another lane kept the parent
+    assert gone["error"]["code"] == "previous_response_not_found"  # a failure on its own lane evicted it
+    assert child[-1]["type"] == "response.completed"  # its child still carries the whole lineage
+    assert user_texts(upstream.last) == ["one", "A", "two", "B", "five"]
+
+
+def test_a_client_gone_mid_response_stops_it(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.will(replace(text_reply("a", "b", "c", "d"), delay=0.3))
+    with client.websocket_connect("/v1/responses") as socket:
+        socket.send_text(json.dumps(create(input="hi")))
+        created = json.loads(socket.receive_text())
+    time.sleep(1.5)  # longer than the whole reply would take
+
+    assert created["type"] == "response.created"
+    assert client.get(f"/v1/responses/{created['response']['id']}").status_code == 404  # never finished
+
+
 def test_prewarm_calls_no_model_and_carries_its_input(client: TestClient, upstream: FakeUpstream) -> None:
     upstream.will(text_reply("Done."))
     with client.websocket_connect("/v1/responses") as socket:

@@ -28,7 +28,7 @@ class Provisioned:
 
 
 def client(service: str, endpoint: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         region_name=REGION,
         endpoint_url=endpoint,

@@ -114,7 +114,7 @@ class Stack:
         trigger = self.trigger
         sqs = aws.client("sqs", self.aws_endpoint)
         url = self.provisioned.stand_ins[trigger.queue_logical_id]
-        deadline, messages = time.monotonic() + wait_seconds, []
+        deadline, messages = time.monotonic() + wait_seconds, list[Json]()
         while not messages and time.monotonic() < deadline:
             messages = sqs.receive_message(
                 QueueUrl=url,

@@ -118,7 +118,7 @@ class Deployment:
         def path(logical_id: str) -> str:
             p = resources[logical_id]["Properties"]
             parent = p["ParentId"]
-            return (path(parent["Ref"]) if "Ref" in parent else "") + "/" + p["PathPart"]
+            return (path(parent["Ref"]) if "Ref" in parent else "") + "/" + str(p["PathPart"])
 
         found = []
         for method in self.of_type("AWS::ApiGateway::Method").values():
@@ -160,7 +160,7 @@ def resolve(value: Any, stand_ins: Mapping[str, str], attributes: Mapping[tuple[
             return PSEUDO[name]
         if name not in stand_ins:
             raise Unresolved(f"Ref {name}: no local stand-in")
-        return stand_ins[name]
+        return str(stand_ins[name])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         if not attributes or (logical_id, attribute) not in attributes:
@@ -185,7 +185,7 @@ def _refs(value: Any) -> list[str]:
 
 
 def _match(template: str, path: str) -> dict[str, str] | None:
-    pattern, names = "", []
+    pattern, names = "", list[str]()
     for segment in template.strip("/").split("/") if template != "/" else []:
         greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
         named = re.fullmatch(r"\{(\w+)\}", segment)

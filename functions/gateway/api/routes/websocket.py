@@ -48,6 +48,10 @@ async def responses_socket(websocket: WebSocket) -> None:
     except GatewayError as exc:
         await _deny(websocket, exc)
         return
+    except Exception:  # the services could not be built (an unreadable secret): a 500, as a POST would get
+        logger.exception("websocket upgrade failed on %s", PATH)
+        await _deny(websocket, _ServerError())
+        return
     await websocket.accept()
     settings = services.settings
     turns = Turns.of(services.responses, tenant, websocket.state.principal, settings.ttl_days)
@@ -55,6 +59,8 @@ async def responses_socket(websocket: WebSocket) -> None:
     logger.info("websocket opened on %s", PATH)
     try:
         await connection.serve()
+    except WebSocketDisconnect:  # gone while we answered
+        connection.ended = "client gone"
     finally:
         await connection.stop()
         logger.info("websocket closed after %d responses (%s)", connection.creates, connection.ended)

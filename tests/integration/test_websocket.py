@@ -13,7 +13,7 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import AppFactory
-from tests.fakes.upstream import FakeUpstream, Reply, text_reply
+from tests.fakes.upstream import FakeUpstream, Reply, error_reply, text_reply
 from tests.sse import TEXT_EVENTS, stream
 
 Json = dict[str, Any]
@@ -116,6 +116,17 @@ def test_a_client_gone_mid_response_stops_it(client: TestClient, upstream: FakeU
 
     assert created["type"] == "response.created"
     assert client.get(f"/v1/responses/{created['response']['id']}").status_code == 404  # never finished
+
+
+def test_a_continuation_ending_failed_evicts_its_parent(client: TestClient, upstream: FakeUpstream) -> None:
+    upstream.will(text_reply("A"), *[error_reply(500, "upstream down")] * 5)
+    with client.websocket_connect("/v1/responses") as socket:
+        a = turn(socket, create(store=False, input="one"))[-1]["response"]["id"]
+        failed = turn(socket, create(store=False, previous_response_id=a, input="two"))
+        [gone] = turn(socket, create(store=False, previous_response_id=a, input="three"))
+
+    assert failed[-1]["type"] == "response.failed"
+    assert gone["error"]["code"] == "previous_response_not_found"
 
 
 def test_prewarm_calls_no_model_and_carries_its_input(client: TestClient, upstream: FakeUpstream) -> None:

@@ -2,8 +2,9 @@
 
 A client frame is a JSON object with a ``type``. ``response.create`` carries a create body (clients leave out the
 HTTP-only ``stream`` and ``background``: a ``stream`` is ignored, ``background: true`` refused) plus two
-WebSocket-only fields: ``stream_id``, the lane, and ``generate``, false for a prewarm. Server frames are the SSE event objects, unchanged except for the lane's
-``stream_id`` when the create named one, and errors as Open Responses' ``WebSocketErrorEvent``:
+WebSocket-only fields: ``stream_id``, the lane, and ``generate``, false for a prewarm. Server frames are the SSE
+event objects, unchanged except for the lane's ``stream_id`` when the create named one, and errors as Open
+Responses' ``WebSocketErrorEvent``:
 ``{"type": "error", "status": 400, "error": {"type", "code", "message", "param"}}``.
 """
 

@@ -5,8 +5,8 @@ through the shell), a ``bedrock/...claude...`` model over ConverseStream, and tw
 ``gpt-5.5`` (a ``custom`` free-form apply_patch tool, ``tool_search``) and ``gpt-6.2-sol`` (code mode: its
 tools arrive in an ``additional_tools`` input item, and the model calls one namespaced ``exec`` tool with
 JavaScript). The scripted models in ``agents.py`` drive: shell command -> apply_patch -> final answer; then
-``codex exec resume`` asks a follow-up. Two more runs: a turn long enough to make Codex compact, and Codex's
-built-in ``openai`` provider pointed at the gateway.
+``codex exec resume`` asks a follow-up. More runs: a turn long enough to make Codex compact (locally, and
+remotely on Bedrock), and Codex's built-in ``openai`` provider pointed at the gateway.
 """
 
 from __future__ import annotations
@@ -228,9 +228,9 @@ def test_codex_compacts_remotely_on_bedrock(codex_binary: Path, tmp_path: Path, 
 
 
 def test_codex_as_the_built_in_openai_provider(codex_binary: Path, tmp_path: Path, fresh: Stack) -> None:
-    """``openai_base_url`` = the gateway, no custom provider: Codex first tries Responses over WebSocket on
-    ``GET /v1/responses``, then falls back to HTTP and must still finish the task. No proxy here, so the
-    upgrade reaches the gateway exactly as Codex sends it."""
+    """``openai_base_url`` = the gateway, no custom provider: Codex talks Responses over WebSocket on
+    ``GET /v1/responses`` (WebSocket mode; ``test_codex_websocket.py`` looks at the frames) and finishes the
+    task with no fallback to HTTP. No proxy here, so the upgrade reaches the gateway exactly as Codex sends it."""
     workdir = tmp_path / "work"
     workdir.mkdir()
     (workdir / "notes.txt").write_text(agents.ORIGINAL)
@@ -244,5 +244,6 @@ def test_codex_as_the_built_in_openai_provider(codex_binary: Path, tmp_path: Pat
     assert (workdir / "notes.txt").read_text() == agents.PATCHED
     assert run.final_message == agents.FINAL_TEXT
     assert [r["model"] for r in fresh.upstream.requests] == ["gpt-5.5"] * 3
-    fallbacks = [e for e in run.items("error") if "WebSocket" in e["message"]]
-    print(f"openai provider: {elapsed:.1f} s, WebSocket fallback notices: {[e['message'] for e in fallbacks]}")
+    fallbacks = [e["message"] for e in run.items("error") if "WebSocket" in e["message"]]
+    assert fallbacks == []
+    print(f"openai provider over WebSocket: {elapsed:.1f} s")

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from gateway.domain.ports import StoredResponse
 from gateway.schemas.responses import Response, ResponseError, ResponseStatus
 
 _RUN_FIELDS = ("output", "usage", "error", "completed_at", "incomplete_details")
@@ -22,3 +25,14 @@ def close_partial(response: Response, status: ResponseStatus, error: ResponseErr
         for item in response.output
     ]
     return response.model_copy(update={"status": status, "error": error, "output": output, "completed_at": None})
+
+
+def live(record: StoredResponse) -> Response:
+    """The stored response with the record's status: a claim writes the status before any partial output."""
+    response = record.response
+    return response if response.status == record.status else response.model_copy(update={"status": record.status})
+
+
+def rewritten(record: StoredResponse, response: Response) -> StoredResponse:
+    """The record holding ``response``, its status with it."""
+    return dataclasses.replace(record, status=response.status, response=response)

@@ -6,7 +6,6 @@ Ports only, no HTTP. The background worker drives the same ``Run`` (see ``resume
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
@@ -17,7 +16,7 @@ from gateway.domain.conversations import appender, conversation_id, history_of
 from gateway.domain.disclosure import HIDDEN, Discloser, Disclosure, SealerSource, needs_opening, open_sealed
 from gateway.domain.echo import response_shell
 from gateway.domain.ids import new_id, new_thread
-from gateway.domain.lifecycle import close_partial, queued_shell
+from gateway.domain.lifecycle import close_partial, live, queued_shell, rewritten
 from gateway.domain.limits import Reservation
 from gateway.domain.metering import Metering
 from gateway.domain.paging import page
@@ -98,12 +97,8 @@ class ResponsesService:
             )
         assert params.model is not None  # checked above
         provider, model = self._providers.resolve(params.model)
-        lineage = await self._lineage(tenant, params.previous_response_id)
+        lineage, history, conversation = await self._inherited(tenant, params)
         thread = lineage[-1].thread if lineage else new_thread()
-        history = [item for record in lineage for item in record.context_items()]
-        conversation = conversation_id(params.conversation)
-        if conversation is not None:
-            history = await history_of(self._conversations, tenant, conversation)
         referenced = await self._referenced(tenant, referenced_ids(params.input), history)
         raw = params.input if isinstance(params.input, list) else []
         sealer = await self._sealer_for(params, raw)
@@ -187,7 +182,7 @@ class ResponsesService:
             # Without its job the response would stay queued forever: fail it, then report the fault (500).
             error = ResponseError(code="server_error", message="The background job could not be queued.")
             failed = close_partial(shell, "failed", error)
-            await self._store.settle(_rewrite(record, failed), Guard(frozenset({"queued"})))
+            await self._store.settle(rewritten(record, failed), Guard(frozenset({"queued"})))
             raise
         return public_view(shell, disclosure=run.disclosure)
 
@@ -196,11 +191,7 @@ class ResponsesService:
         params = record.request or ResponseCreateParams()
         assert params.model is not None  # a stored request passed check_create
         provider, model = self._providers.resolve(params.model)
-        lineage = await self._lineage(record.tenant, params.previous_response_id)
-        history = [item for ancestor in lineage for item in ancestor.context_items()]
-        conversation = conversation_id(params.conversation)
-        if conversation is not None:
-            history = await history_of(self._conversations, record.tenant, conversation)
+        _, history, conversation = await self._inherited(record.tenant, params)
         run = Run(
             tenant=record.tenant,
             params=params,
@@ -227,7 +218,7 @@ class ResponsesService:
     async def retrieve(self, tenant: str, response_id: str, include: Sequence[str] = ()) -> Response:
         record = await self._record(tenant, response_id)
         return public_view(
-            _live(record), disclosure=await self._discloser.disclosure(tenant, REVEAL_REASONING in include)
+            live(record), disclosure=await self._discloser.disclosure(tenant, REVEAL_REASONING in include)
         )
 
     async def replay(self, tenant: str, response_id: str, starting_after: int | None) -> AsyncIterator[StreamEvent]:
@@ -251,7 +242,7 @@ class ResponsesService:
                 return public_view(record.response, reveal=False)
             if not can_move(record.status, "cancelled"):
                 raise InvalidRequestError(f"Cannot cancel a {record.status} response.")
-            cancelled = _rewrite(record, close_partial(_live(record), "cancelled"))
+            cancelled = rewritten(record, close_partial(live(record), "cancelled"))
             # Guarded on the status just read: if the worker settles first, re-read and answer for that.
             if await self._store.settle(cancelled, Guard(frozenset({record.status}))):
                 if record.status == "queued" and record.reservation is not None:
@@ -283,6 +274,18 @@ class ResponsesService:
         if record is None:
             raise NotFoundError(f"Response with id '{response_id}' not found.")
         return record
+
+    async def _inherited(
+        self, tenant: str, params: ResponseCreateParams
+    ) -> tuple[list[StoredResponse], list[ContextItem], str | None]:
+        """The chain at ``previous_response_id`` (or none), the history it or the ``conversation`` gives, and the
+        conversation's id."""
+        lineage = await self._lineage(tenant, params.previous_response_id)
+        history = [item for record in lineage for item in record.context_items()]
+        conversation = conversation_id(params.conversation)
+        if conversation is not None:
+            history = await history_of(self._conversations, tenant, conversation)
+        return lineage, history, conversation
 
     async def _lineage(self, tenant: str, previous_id: str | None) -> list[StoredResponse]:
         if previous_id is None:
@@ -317,13 +320,3 @@ def _reveals(params: ResponseCreateParams) -> bool:
 
 def _in_conversation(shell: Response, conversation: str | None) -> Response:
     return shell if conversation is None else shell.model_copy(update={"conversation": {"id": conversation}})
-
-
-def _live(record: StoredResponse) -> Response:
-    """The stored response with the record's status: a claim writes the status before any partial output."""
-    response = record.response
-    return response if response.status == record.status else response.model_copy(update={"status": record.status})
-
-
-def _rewrite(record: StoredResponse, response: Response) -> StoredResponse:
-    return dataclasses.replace(record, status=response.status, response=response)

@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from gateway.settings import Settings
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 Fields = dict[str, object]
 
@@ -115,6 +116,19 @@ class TextFormatter(logging.Formatter):
         return super().formatMessage(record) + suffix
 
 
+_BODY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "aiohttp", "httpx", "httpcore", "websockets")
+"""Libraries that log what they send and receive at DEBUG (botocore: every AWS reply body, GetSecretValue's too)."""
+
+
+def quiet_libraries() -> None:
+    """Keep libraries that log bodies at INFO or above. Lambda's runtime sets the root logger to the function's
+    application log level (DEBUG on dev), and botocore would then log every AWS reply whole: a secret's values,
+    stored prompts and outputs. Called before the first AWS call (the provider secret) and with the logging setup."""
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in _BODY_LOGGERS:
+        logging.getLogger(name).setLevel(floor)
+
+
 def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """A handler writing to ``stream`` (stderr) in the format the settings choose."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -129,6 +143,7 @@ def configure_logging(settings: Settings) -> None:
         logging.setLogRecordFactory(_ScopedRecords(logging.getLogRecordFactory()))
     logging.getLogger("gateway").setLevel(settings.log_level)
     root = logging.getLogger()
+    quiet_libraries()
     if root.handlers:  # Lambda's runtime (api, worker), or a test harness: it formats
         return
     handler = log_handler(settings)

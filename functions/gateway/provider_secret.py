@@ -50,6 +50,10 @@ class ProviderSecretSource(AWSSecretsManagerSettingsSource):
         # Imported here: botocore costs cold-start time, and only a deployment naming a secret needs it.
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from gateway.logs import quiet_libraries
+
+        quiet_libraries()  # before the secret is read: at DEBUG, botocore would log its values
+
         try:
             super().__init__(settings_cls, secret_id, region_name=region, case_sensitive=False)
         except ClientError as exc:

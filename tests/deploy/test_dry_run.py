@@ -213,12 +213,6 @@ def test_the_usage_api_for_an_admin_key_only(deployed: Deployed) -> None:
     envelope(stack.request("GET", "/v1/organization/usage/completions", key=deployed.key, query=query), 403)
 
 
-@pytest.mark.xfail(
-    reason="botocore logs every AWS response body at DEBUG, and Lambda's Python runtime sets the root logger to the "
-    "function's ApplicationLogLevel (dev: DEBUG): GetSecretValue's body, with the provider keys and the sealing keys, "
-    "reaches the api and worker functions' CloudWatch logs (so do DynamoDB items: prompts and outputs)",
-    strict=True,
-)
 def test_no_secret_reaches_a_functions_log(deployed: Deployed) -> None:
     stack = deployed.stack
     ok(stack.request("POST", "/v1/responses", key=deployed.key, body={"model": MODEL, "input": "logged?"}))

@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     gateway finishes the responses in flight, sends ``websocket_connection_limit_reached`` and closes."""
     websocket_idle_seconds: float = Field(default=600.0, gt=0)
     """A WebSocket connection with nothing in flight and no message for this long is closed (code 1000)."""
+    websocket_queue_url: str | None = None
+    """Deployed WebSocket API only: the SQS FIFO queue ``$default`` hands each ``response.create`` to (one message
+    group per connection and lane), so a turn outlives API Gateway's 29 s integration timeout."""
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "RESPONSES_HOST"))
     """Address ``make run`` listens on."""
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "RESPONSES_PORT"))

@@ -15,6 +15,7 @@ from gateway_infra.provider_keys import ProviderKeys
 from gateway_infra.queue import JobQueue
 from gateway_infra.sealing_keys import SealingKeys
 from gateway_infra.storage import Storage
+from gateway_infra.websocket import GatewayWebSocket
 
 
 class GatewayStack(Stack):
@@ -39,6 +40,16 @@ class GatewayStack(Stack):
             sealing_keys=self.sealing_keys,
         )
         self.api = GatewayApi(self, "Api", config=config, functions=self.functions)
+        self.websocket = GatewayWebSocket(
+            self,
+            "WebSocket",
+            config=config,
+            functions=self.functions,
+            storage=self.storage,
+            jobs=self.jobs,
+            provider_keys=self.provider_keys,
+            sealing_keys=self.sealing_keys,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -50,6 +61,7 @@ class GatewayStack(Stack):
 
         # Fixed logical ids: `make keys` and the README read these names.
         CfnOutput(self, "ApiUrl", value=self.api.base_url, description="OpenAI SDK base_url")
+        CfnOutput(self, "WebSocketUrl", value=self.websocket.url, description="WebSocket mode (wss://)")
         CfnOutput(self, "TableName", value=self.storage.table.table_name)
         CfnOutput(
             self,

@@ -104,7 +104,8 @@ def test_settings_load_the_deployed_environment(stage: Synthesized, monkeypatch:
 
 
 def test_worker_fails_a_job_on_the_delivery_before_sqs_dead_letters_it(stage: Synthesized) -> None:
-    [jobs] = [q for q in stage.resources("AWS::SQS::Queue").values() if "RedrivePolicy" in q["Properties"]]
+    queues = [q for q in stage.resources("AWS::SQS::Queue").values() if not q["Properties"].get("FifoQueue")]
+    [jobs] = [q for q in queues if "RedrivePolicy" in q["Properties"]]
     _, worker = stage.functions()["worker"]
     max_receives = worker["Environment"]["Variables"]["RESPONSES_WORKER_MAX_RECEIVES"]
     assert int(max_receives) == jobs["Properties"]["RedrivePolicy"]["maxReceiveCount"]

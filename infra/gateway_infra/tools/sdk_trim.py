@@ -15,7 +15,7 @@ from pathlib import Path
 SDK_DISTRIBUTIONS = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 """boto3 and what it imports; they ship in the bundle, trimmed by ``trim_sdk``."""
 
-SERVICES = frozenset({"bedrock-runtime", "dynamodb", "s3", "sqs", "secretsmanager", "sts"})
+SERVICES = frozenset({"apigatewaymanagementapi", "bedrock-runtime", "dynamodb", "s3", "sqs", "secretsmanager", "sts"})
 """Every client the gateway creates (``boto3.client(...)`` in ``functions/gateway``, and pydantic-settings'
 Secrets Manager source), plus STS, which botocore's credential chain calls for assume-role and web-identity
 credentials."""

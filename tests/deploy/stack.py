@@ -105,7 +105,10 @@ class Stack:
 
     @property
     def trigger(self) -> Trigger:
-        [trigger] = self.deployment.triggers()
+        # the worker's: the WebSocket function's turns queue has its own mapping
+        [trigger] = [
+            t for t in self.deployment.triggers() if self.function(t.function).handler.endswith(".worker.handler")
+        ]
         return trigger
 
     def poll_queue(self, wait_seconds: float = 10) -> tuple[list[Json], Any]:

@@ -26,6 +26,7 @@ Json = dict[str, Any]
 STREAM_HANDLER = "gateway/handlers/run.sh"
 API_HANDLER = "gateway.handlers.api.handler"
 WORKER_HANDLER = "gateway.handlers.worker.handler"
+WEBSOCKET_HANDLER = "gateway.handlers.websocket.handler"
 
 
 def ok(reply: Reply, status: int = 200) -> Any:
@@ -44,7 +45,7 @@ def envelope(reply: Reply, status: int) -> Json:
 def test_each_function_starts_as_lambda_starts_it(deployed: Deployed) -> None:
     stack = deployed.stack
     handlers = {stack.function(i).handler: ready for i, ready in stack.ready.items()}
-    assert set(handlers) == {STREAM_HANDLER, API_HANDLER, WORKER_HANDLER}
+    assert set(handlers) == {STREAM_HANDLER, API_HANDLER, WORKER_HANDLER, WEBSOCKET_HANDLER}
     for logical_id, ready in stack.ready.items():
         function = stack.function(logical_id)
         assert function.snap_start, logical_id

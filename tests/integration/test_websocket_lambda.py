@@ -1,0 +1,248 @@
+"""WebSocket mode on AWS: ``gateway.handlers.websocket.handler`` driven with API Gateway's WebSocket events and
+the turns queue's SQS events, against moto (DynamoDB, SQS) and the fake upstream. The connection management API
+is faked at the botocore boundary (moto keeps only the concatenated bytes, not the frames)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from gateway.api.deps import build_services
+from gateway.handlers import websocket
+from gateway.providers.registry import ProviderRegistry
+from tests.conftest import TABLE, make_settings
+from tests.fakes.upstream import FakeUpstream, text_reply
+
+DOMAIN, STAGE = "abc123.execute-api.us-east-1.amazonaws.com", "dev"
+ENDPOINT = f"https://{DOMAIN}/{STAGE}"
+KEY = "key-acme"
+
+
+class Connections:
+    """The far side of ``@connections``: frames posted per connection, and the connections closed."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[dict[str, Any]]] = {}
+        self.closed: list[str] = []
+        self.gone: set[str] = set()
+
+    def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        connection_id = request.url.rsplit("/", 1)[1]
+        if connection_id in self.gone:
+            body = json.dumps({"message": "gone"}).encode()
+            return AWSResponse(request.url, 410, {"x-amzn-ErrorType": "GoneException"}, _Raw(body))
+        if request.method == "DELETE":
+            self.closed.append(connection_id)
+        else:
+            assert isinstance(request.body, bytes)
+            assert len(request.body) <= 128 * 1024
+            self.frames.setdefault(connection_id, []).append(json.loads(request.body))
+        return AWSResponse(request.url, 200, {}, _Raw(b""))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+class Lambda:
+    """The function as API Gateway and the SQS event source call it; ``cold()`` is a new instance."""
+
+    def __init__(self, upstream: FakeUpstream, queue_url: str, far: Connections, **overrides: Any) -> None:
+        self.upstream, self.queue_url, self.far, self.overrides = upstream, queue_url, far, overrides
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        self.cold()
+
+    def cold(self) -> None:
+        websocket.reset()
+        settings = make_settings(api_keys=f"acme:{KEY}", websocket_queue_url=self.queue_url, **self.overrides)
+        services = build_services(
+            settings, providers=ProviderRegistry(settings, http_transport=self.upstream.transport())
+        )
+        runtime = websocket._runtime = websocket.Runtime(services)
+        runtime.management(ENDPOINT).meta.events.register_first("before-send.apigatewaymanagementapi", self.far.answer)
+
+    def connect(self, connection_id: str, key: str | None = KEY, connected_at: float | None = None) -> Any:
+        headers = {"Host": DOMAIN, **({"Authorization": f"Bearer {key}"} if key else {})}
+        at = int((connected_at or time.time()) * 1000)
+        return websocket.handler({"headers": headers, "requestContext": self._context(connection_id, "$connect", at)})
+
+    def send(self, connection_id: str, frame: dict[str, Any] | str, *, binary: bool = False) -> Any:
+        text = frame if isinstance(frame, str) else json.dumps(frame)
+        body = base64.b64encode(text.encode()).decode() if binary else text
+        context = {**self._context(connection_id, "$default"), "messageId": f"m{time.time_ns()}"}
+        return websocket.handler({"body": body, "isBase64Encoded": binary, "requestContext": context})
+
+    def disconnect(self, connection_id: str) -> Any:
+        return websocket.handler({"requestContext": self._context(connection_id, "$disconnect")})
+
+    def run_queued(self) -> list[dict[str, Any]]:
+        """Deliver every queued turn to the function, as the event source does (one per invocation)."""
+        delivered = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, AttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return delivered
+            for message in messages:
+                record = {
+                    "messageId": message["MessageId"],
+                    "body": message["Body"],
+                    "attributes": message["Attributes"],
+                }
+                assert websocket.handler({"Records": [record]}) == {"batchItemFailures": []}
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                delivered.append(message)
+
+    @staticmethod
+    def _context(connection_id: str, route: str, connected_at: int | None = None) -> dict[str, Any]:
+        context = {"routeKey": route, "connectionId": connection_id, "domainName": DOMAIN, "stage": STAGE}
+        if connected_at is not None:
+            context["connectedAt"] = connected_at
+        return context
+
+
+@pytest.fixture
+def far() -> Connections:
+    return Connections()
+
+
+@pytest.fixture
+def queue_url(aws: None) -> str:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    attributes = {"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+    return str(sqs.create_queue(QueueName="turns.fifo", Attributes=attributes)["QueueUrl"])
+
+
+@pytest.fixture
+def function(queue_url: str, upstream: FakeUpstream, far: Connections) -> Iterator[Lambda]:
+    yield Lambda(upstream, queue_url, far)
+    websocket.reset()
+
+
+def _connection_items(connection_id: str) -> list[dict[str, Any]]:
+    found = boto3.client("dynamodb", region_name="us-east-1").query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ws#{connection_id}"}},
+    )
+    return list(found["Items"])
+
+
+def test_connect_checks_the_key_and_refuses_with_the_openai_envelope(function: Lambda) -> None:
+    refused = function.connect("c-1", key="wrong")
+    assert refused["statusCode"] == 401
+    assert json.loads(refused["body"])["error"]["code"] == "invalid_api_key"
+    assert function.connect("c-2", key=None)["statusCode"] == 401
+    assert not _connection_items("c-1")
+
+    assert function.connect("c-3") == {"statusCode": 200}
+    [item] = _connection_items("c-3")
+    assert item["tenant"] == {"S": "acme"}
+    assert KEY not in json.dumps(item)  # the key itself is never kept
+    assert int(item["expires_at"]["N"]) > time.time() + 7000  # the table's TTL outlives a 2 h connection
+
+
+def test_a_create_is_queued_per_lane_and_its_events_are_posted_back(function: Lambda, far: Connections) -> None:
+    function.connect("c-1")
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "ping", "stream_id": "lane.a"})
+    [message] = function.run_queued()
+    assert message["Attributes"]["MessageGroupId"] == "c-1#lane.a"  # one FIFO group per connection and lane
+
+    frames = far.frames["c-1"]
+    assert [f["type"] for f in frames][:2] == ["response.created", "response.in_progress"]
+    assert frames[-1]["type"] == "response.completed"
+    assert [f["sequence_number"] for f in frames] == list(range(len(frames)))
+    assert {f["stream_id"] for f in frames} == {"lane.a"}
+    deltas = [f for f in frames if f["type"] == "response.output_text.delta"]
+    # the three upstream pieces arrive as one merged delta
+    assert len(deltas) == 1
+    assert deltas[0]["delta"] == "echo: ping"
+    assert frames[-1]["response"]["output"][0]["content"][0]["text"] == "echo: ping"
+
+
+def test_store_false_continues_on_another_instance_and_dies_with_the_connection(
+    function: Lambda, far: Connections, upstream: FakeUpstream
+) -> None:
+    function.connect("c-1")
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "first", "store": False})
+    function.run_queued()
+    first = far.frames["c-1"][-1]["response"]["id"]
+
+    function.cold()  # the next turn runs in another function instance
+    function.send(
+        "c-1", {"type": "response.create", "model": "gpt-4o", "input": "second", "previous_response_id": first}
+    )
+    function.run_queued()
+    assert far.frames["c-1"][-1]["type"] == "response.completed"
+    sent = [m["content"] for m in upstream.last["messages"]]
+    assert sent[:2] == ["first", "echo: first"]
+
+    assert function.disconnect("c-1") == {"statusCode": 200}
+    assert not _connection_items("c-1")  # the connection and its cache
+
+
+def test_an_unknown_store_false_id_is_previous_response_not_found(function: Lambda, far: Connections) -> None:
+    function.connect("c-1")
+    function.send(
+        "c-1", {"type": "response.create", "model": "gpt-4o", "input": "x", "previous_response_id": "resp_gone"}
+    )
+    function.run_queued()
+    [error] = far.frames["c-1"]
+    assert error["type"] == "error"
+    assert error["error"]["code"] == "previous_response_not_found"
+
+
+def test_bad_frames_are_answered_at_once_and_nothing_is_queued(function: Lambda, far: Connections) -> None:
+    function.connect("c-1")
+    function.send("c-1", "not json")
+    function.send("c-1", {"type": "response.steer"})
+    function.send("c-1", {"type": "response.create", "stream_id": "bad lane"})
+    function.send("c-1", {"type": "response.processed"})
+    function.send("c-1", json.dumps({"type": "response.create", "input": "x" * (128 * 1024)}), binary=True)
+    codes = [f["error"]["code"] for f in far.frames["c-1"]]
+    assert codes == ["invalid_json", "unsupported_event", "invalid_stream_id", "request_too_large"]
+    assert far.frames["c-1"][-1]["status"] == 413
+    assert function.run_queued() == []
+
+
+def test_a_turn_past_the_connection_limit_is_refused_and_the_connection_closed(
+    function: Lambda, far: Connections, upstream: FakeUpstream
+) -> None:
+    function.connect("c-1", connected_at=time.time() - 3601)
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "late"})
+    function.run_queued()
+    [error] = far.frames["c-1"]
+    assert error["error"]["code"] == "websocket_connection_limit_reached"
+    assert far.closed == ["c-1"]
+    assert not upstream.requests
+
+
+def test_a_turn_of_a_closed_connection_calls_no_model(
+    function: Lambda, far: Connections, upstream: FakeUpstream
+) -> None:
+    function.connect("c-1")
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x"})
+    function.disconnect("c-1")
+    function.run_queued()
+    assert not upstream.requests
+    assert "c-1" not in far.frames
+
+
+def test_a_client_gone_mid_turn_does_not_fail_the_delivery(
+    function: Lambda, far: Connections, upstream: FakeUpstream
+) -> None:
+    upstream.will(text_reply("a", "b"))
+    function.connect("c-1")
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x"})
+    far.gone.add("c-1")
+    assert len(function.run_queued()) == 1  # handled, not redelivered: its frames cannot be taken back

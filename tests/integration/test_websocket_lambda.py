@@ -32,10 +32,16 @@ class Connections:
         self.frames: dict[str, list[dict[str, Any]]] = {}
         self.closed: list[str] = []
         self.gone: set[str] = set()
+        self.gone_after: dict[str, int] = {}
+        """Connections that go away after this many frames."""
+        self.refused = 0
 
     def answer(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         connection_id = request.url.rsplit("/", 1)[1]
+        if len(self.frames.get(connection_id, [])) >= self.gone_after.get(connection_id, 1 << 30):
+            self.gone.add(connection_id)
         if connection_id in self.gone:
+            self.refused += 1
             body = json.dumps({"message": "gone"}).encode()
             return AWSResponse(request.url, 410, {"x-amzn-ErrorType": "GoneException"}, _Raw(body))
         if request.method == "DELETE":
@@ -238,11 +244,24 @@ def test_a_turn_of_a_closed_connection_calls_no_model(
     assert "c-1" not in far.frames
 
 
-def test_a_client_gone_mid_turn_does_not_fail_the_delivery(
+def test_a_client_gone_mid_turn_stops_the_response_and_the_delivery_is_done(
     function: Lambda, far: Connections, upstream: FakeUpstream
 ) -> None:
-    upstream.will(text_reply("a", "b"))
+    upstream.will(text_reply(*(f"piece {n} " for n in range(200)), delay=0.005))
     function.connect("c-1")
     function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x"})
-    far.gone.add("c-1")
+    far.gone_after["c-1"] = 2  # response.created, response.in_progress, then the client is gone
     assert len(function.run_queued()) == 1  # handled, not redelivered: its frames cannot be taken back
+    assert [f["type"] for f in far.frames["c-1"]] == ["response.created", "response.in_progress"]
+    assert far.refused == 1  # nothing more was posted once the connection was gone
+
+
+def test_a_connection_names_at_most_32_lanes(function: Lambda, far: Connections) -> None:
+    function.connect("c-1")
+    for n in range(32):
+        function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x", "stream_id": f"s{n}"})
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x", "stream_id": "s0"})  # known
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x", "stream_id": "s32"})
+    [refused] = far.frames["c-1"]
+    assert refused["error"]["code"] == "websocket_stream_limit_reached"
+    assert refused["stream_id"] == "s32"

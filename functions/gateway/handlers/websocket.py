@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway import snapstart
 from gateway.api import errors
+from gateway.api.routes.websocket import NAMED_LANES
 from gateway.api.ws_frames import CREATE, error_frame, read_create, read_frame
 from gateway.api.ws_turn import Turns
 from gateway.errors import GatewayError, InvalidRequestError
@@ -114,6 +115,15 @@ class Runtime:
             )
             self._post(endpoint, connection_id, error_frame(refusal, frame.stream_id))
         elif frame.type == CREATE:
+            if frame.stream_id is not None and not self.connections.add_lane(
+                connection_id, frame.stream_id, NAMED_LANES
+            ):
+                refusal = InvalidRequestError(
+                    f"This connection already uses {NAMED_LANES} stream_id values: open another connection.",
+                    code="websocket_stream_limit_reached",
+                )
+                self._post(endpoint, connection_id, error_frame(refusal, frame.stream_id))
+                return OK
             lane = frame.stream_id or ""
             self.sqs.send_message(
                 QueueUrl=self.services.settings.websocket_queue_url or "",
@@ -138,7 +148,8 @@ class Runtime:
             return
 
         async def post(text: str) -> None:
-            await asyncio.to_thread(self._post, endpoint, connection_id, text)
+            if not await asyncio.to_thread(self._post, endpoint, connection_id, text):
+                raise _ClientGoneError  # stops the run: its upstream call ends, as for an abandoned stream
 
         settings = self.services.settings
         if time.time() - connection.connected_at >= settings.websocket_max_seconds:
@@ -158,31 +169,47 @@ class Runtime:
         turns = Turns(scoped, cache, principal.tenant, principal, settings.ttl_days * 86_400)
         out = Coalescer(post)
         try:
-            create = read_create(message["body"])
-        except GatewayError as exc:
-            previous = message["body"].get("previous_response_id")
-            cache.evict(previous if isinstance(previous, str) else None, lane)
-            await out.send(error_frame(exc, lane))
-        else:
-            try:
-                await turns.run(create, lane, out.send)
-            except Exception:
-                logger.exception("websocket response.create failed")
-                await out.send(error_frame(_ServerError(), lane))
-        await out.close()
+            await self._answer(turns, cache, message["body"], lane, out)
+            await out.close()
+        except _ClientGoneError:
+            logger.info("the client went away during a response: it was stopped")
         await cache.save()
 
-    def _post(self, endpoint: str, connection_id: str, text: str) -> None:
+    async def _answer(
+        self, turns: Turns, cache: TableCache, body: dict[str, Any], lane: str | None, out: Coalescer
+    ) -> None:
+        try:
+            create = read_create(body)
+        except GatewayError as exc:
+            previous = body.get("previous_response_id")
+            cache.evict(previous if isinstance(previous, str) else None, lane)
+            await out.send(error_frame(exc, lane))
+            return
+        try:
+            await turns.run(create, lane, out.send)
+        except _ClientGoneError:
+            raise
+        except Exception:
+            logger.exception("websocket response.create failed")
+            await out.send(error_frame(_ServerError(), lane))
+
+    def _post(self, endpoint: str, connection_id: str, text: str) -> bool:
+        """Send one frame; False when the client is gone."""
         client = self.management(endpoint)
         try:
             client.post_to_connection(ConnectionId=connection_id, Data=text.encode())
         except client.exceptions.GoneException:
-            logger.info("the client went away: a frame was not delivered")
+            return False
+        return True
 
     def _disconnect(self, endpoint: str, connection_id: str) -> None:
         client = self.management(endpoint)
         with contextlib.suppress(client.exceptions.GoneException):  # already gone: nothing to close
             client.delete_connection(ConnectionId=connection_id)
+
+
+class _ClientGoneError(Exception):
+    """The connection closed while its response ran (``GoneException`` from ``@connections``)."""
 
 
 class _ServerError(GatewayError):

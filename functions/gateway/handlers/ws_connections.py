@@ -73,6 +73,26 @@ class Connections:
         )
         return Connection(connection_id, principal, float(item["connected_at"]["N"]))
 
+    def add_lane(self, connection_id: str, stream_id: str, limit: int) -> bool:
+        """Record ``stream_id`` as one of the connection's named lanes; False when it would be lane ``limit + 1``
+        (or the connection is gone). One conditional write, so racing frames cannot pass the limit together."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": connection_pk(connection_id)}, "sk": {"S": CONNECTION_SK}},
+                UpdateExpression="ADD lanes :lane",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(lanes) OR contains(lanes, :id) OR size(lanes) < :limit)",
+                ExpressionAttributeValues={
+                    ":lane": {"SS": [stream_id]},
+                    ":id": {"S": stream_id},
+                    ":limit": {"N": str(limit)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def close(self, connection_id: str) -> None:
         """Delete the connection and everything kept under it (its ``store: false`` cache)."""
         pk = connection_pk(connection_id)

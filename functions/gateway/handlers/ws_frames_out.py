@@ -45,11 +45,14 @@ class Coalescer:
         self._sequence = 0
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._failed: BaseException | None = None
+        """What a timed flush raised (the client went away): raised to the next caller."""
         self.frames = 0
 
     async def send(self, text: str) -> None:
         event: dict[str, Any] = json.loads(text)
         async with self._lock:
+            self._raise_failure()
             if self._pending is not None and self._joins(event):
                 self._merge(event)
                 if self._size < METERED_BYTES and self._clock() - self._since < self._cadence:
@@ -66,7 +69,12 @@ class Coalescer:
     async def close(self) -> None:
         """Send what is still waiting (the turn ended)."""
         async with self._lock:
+            self._raise_failure()
             await self._flush()
+
+    def _raise_failure(self) -> None:
+        if self._failed is not None:
+            raise self._failed
 
     def _joins(self, event: dict[str, Any]) -> bool:
         pending = self._pending or {}
@@ -88,7 +96,10 @@ class Coalescer:
         await asyncio.sleep(self._cadence)
         async with self._lock:
             self._timer = None  # this task is finishing: _flush must not cancel it
-            await self._flush()
+            try:
+                await self._flush()
+            except Exception as exc:  # nobody awaits this task: the next send or close raises it
+                self._failed = exc
 
     async def _flush(self) -> None:
         if self._timer is not None:

@@ -40,7 +40,7 @@ _ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","connectionId":"$context.connectionId","eventType":"$context.eventType",'
     '"routeKey":"$context.routeKey","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",'
     '"status":"$context.status","integrationStatus":"$context.integrationStatus",'
-    '"integrationLatency":"$context.integrationLatency","error":"$context.error.message"}'
+    '"integrationLatency":"$context.integrationLatency","error":$context.error.messageString}'
 )
 
 

@@ -20,8 +20,9 @@ from gateway.providers.registry import ProviderRegistry
 from tests.conftest import TABLE, make_settings
 from tests.fakes.upstream import FakeUpstream, text_reply
 
-DOMAIN, STAGE = "abc123.execute-api.us-east-1.amazonaws.com", "dev"
-ENDPOINT = f"https://{DOMAIN}/{STAGE}"
+API_ID, STAGE = "abc123", "dev"
+DOMAIN = "ws.example.com"  # a custom domain: @connections is still the API's execute-api endpoint
+ENDPOINT = f"https://{API_ID}.execute-api.us-east-1.amazonaws.com/{STAGE}"
 KEY = "key-acme"
 
 
@@ -111,7 +112,13 @@ class Lambda:
 
     @staticmethod
     def _context(connection_id: str, route: str, connected_at: int | None = None) -> dict[str, Any]:
-        context = {"routeKey": route, "connectionId": connection_id, "domainName": DOMAIN, "stage": STAGE}
+        context = {
+            "routeKey": route,
+            "connectionId": connection_id,
+            "domainName": DOMAIN,
+            "stage": STAGE,
+            "apiId": API_ID,
+        }
         if connected_at is not None:
             context["connectedAt"] = connected_at
         return context

@@ -96,7 +96,10 @@ class Runtime:
         """One client frame: queued when a create, else answered here (or not at all)."""
         context = event["requestContext"]
         connection_id = context["connectionId"]
-        endpoint = f"https://{context['domainName']}/{context['stage']}"
+        # The API's own endpoint, not the domain the client used: with a custom domain, @connections is still
+        # reached at execute-api.
+        region = self.services.settings.aws_region
+        endpoint = f"https://{context['apiId']}.execute-api.{region}.amazonaws.com/{context['stage']}"
         raw = event.get("body") or ""
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
         if len(data) > FRAME_BYTES:

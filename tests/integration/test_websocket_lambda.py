@@ -272,3 +272,24 @@ def test_a_connection_names_at_most_32_lanes(function: Lambda, far: Connections)
     [refused] = far.frames["c-1"]
     assert refused["error"]["code"] == "websocket_stream_limit_reached"
     assert refused["stream_id"] == "s32"
+
+
+def test_a_turn_that_fails_around_the_model_call_answers_a_server_error_and_is_not_redelivered(
+    function: Lambda, far: Connections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function.connect("c-1")
+    function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "x", "stream_id": "a"})
+
+    def unavailable(connection_id: str) -> None:
+        raise RuntimeError("the table is unavailable")
+
+    assert websocket._runtime is not None
+    monkeypatch.setattr(websocket._runtime.connections, "get", unavailable)
+    assert len(function.run_queued()) == 1  # the delivery is done (run_queued checks no item failed)
+    [error] = far.frames["c-1"]
+    assert (error["type"], error["status"], error["error"]["code"], error["stream_id"]) == (
+        "error",
+        500,
+        "server_error",
+        "a",
+    )

@@ -70,7 +70,8 @@ class Runtime:
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
         if "Records" in event:
             for record in event["Records"]:
-                self.loop.run_until_complete(self.turn(json.loads(record["body"])))
+                self.loop.run_until_complete(self.settle(json.loads(record["body"])))
+            # Never redelivered: a turn's frames are already sent, and a retry would answer it twice.
             return {"batchItemFailures": []}
         context = event["requestContext"]
         route = context["routeKey"]
@@ -142,6 +143,20 @@ class Runtime:
                 ),
             )
         return OK
+
+    async def settle(self, message: dict[str, Any]) -> None:
+        """Run one queued turn; whatever fails around it (the table, the queue) is one error frame to the client,
+        who may send the create again, rather than a lane blocked until SQS gives up on the message."""
+        try:
+            await self.turn(message)
+        except Exception:
+            logger.exception("websocket turn failed")
+            await asyncio.to_thread(
+                self._post,
+                message["endpoint"],
+                message["connection"],
+                error_frame(_ServerError(), message["stream_id"]),
+            )
 
     async def turn(self, message: dict[str, Any]) -> None:
         connection_id, endpoint, lane = message["connection"], message["endpoint"], message["stream_id"]

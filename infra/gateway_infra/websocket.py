@@ -143,14 +143,9 @@ class GatewayWebSocket(Construct):
         functions._grant_app_access(self.function, storage=storage, provider_keys=provider_keys)
         sealing_keys.secret.grant_read(self.function)
         self.turns.grant_send_messages(self.function)
-        self.live.add_event_source(
-            SqsEventSource(
-                self.turns,
-                batch_size=1,
-                report_batch_item_failures=True,
-                max_concurrency=config.worker_max_concurrency,
-            )
-        )
+        # No concurrency cap: a turn is interactive, as a streamed POST is (api-stream has none either); the
+        # event source runs one invocation per active message group, so lanes run side by side.
+        self.live.add_event_source(SqsEventSource(self.turns, batch_size=1, report_batch_item_failures=True))
 
         integration = WebSocketLambdaIntegration("Frames", self.live)
         self.api = apigwv2.WebSocketApi(

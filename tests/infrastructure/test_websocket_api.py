@@ -91,6 +91,7 @@ def test_the_function_runs_from_a_snapshot_and_gets_the_turns_queue(stage: Synth
     assert mapping["FunctionName"]["Fn::Join"][1][-1] == f":{ALIAS}"
     assert mapping["BatchSize"] == 1
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "ScalingConfig" not in mapping  # interactive, as a streamed POST: not capped like background jobs
     # the same table as every function: the connection and its store:false cache live there, with the TTL
     [table_id] = stage.resources("AWS::DynamoDB::GlobalTable")
     assert references(variables["RESPONSES_TABLE_NAME"]) == {table_id}

@@ -68,7 +68,12 @@ def provision(deployment: Deployment, endpoint: str, prefix: str) -> Provisioned
     for logical_id, resource in deployment.of_type("AWS::SQS::Queue").items():
         p = resource["Properties"]
         queue_attributes = {"VisibilityTimeout": str(p.get("VisibilityTimeout", 30))}
-        url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=queue_attributes)["QueueUrl"]
+        name = f"{prefix}-{logical_id}"
+        if p.get("FifoQueue"):  # WebSocket mode's turns: CloudFormation names a FIFO queue <name>.fifo
+            name += ".fifo"
+            queue_attributes["FifoQueue"] = "true"
+            queue_attributes |= {k: str(p[k]) for k in ("DeduplicationScope", "FifoThroughputLimit") if k in p}
+        url = sqs.create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
         stand_ins[logical_id] = url
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes[(logical_id, "Arn")] = arn

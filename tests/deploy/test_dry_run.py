@@ -17,7 +17,9 @@ import pytest
 
 from tests.deploy import aws
 from tests.deploy.conftest import UPSTREAM_KEY, Deployed
+from tests.deploy.lambdas import Buffered
 from tests.deploy.stack import Reply
+from tests.deploy.template import resolve
 from tests.sse import parse
 
 pytestmark = pytest.mark.deploy
@@ -228,3 +230,49 @@ def test_no_secret_reaches_a_functions_log(deployed: Deployed) -> None:
     for name, text in logs.items():
         for secret in (UPSTREAM_KEY, deployed.key, sealing_keys, "logged?"):
             assert secret not in text, (name, secret[:6])
+
+
+# WebSocket mode: the WebSocket API's function, fed API Gateway's $connect and $default events. (A queued turn posts
+# to the connection management API, which has no stand-in here; tests/integration/test_websocket_lambda.py runs it.)
+def _ws_context(route: str, **more: Any) -> dict[str, Any]:
+    return {
+        "routeKey": route,
+        "connectionId": "c-dry",
+        "apiId": "abc123",
+        "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+        "stage": "dev",
+        **more,
+    }
+
+
+def test_the_websocket_function_checks_the_key_and_queues_each_create_on_its_lane(deployed: Deployed) -> None:
+    stack = deployed.stack
+    [logical_id] = [i for i in stack.functions if stack.function(i).handler == WEBSOCKET_HANDLER]
+    function = stack.functions[logical_id]
+    assert isinstance(function, Buffered)
+
+    def connect(key: str) -> Any:
+        headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Authorization": f"Bearer {key}"}
+        return function.invoke({"headers": headers, "requestContext": _ws_context("$connect", connectedAt=1_000)})
+
+    refused = connect("sk-wrong")
+    assert refused["statusCode"] == 401
+    assert json.loads(refused["body"])["error"]["code"] == "invalid_api_key"
+    assert connect(deployed.key) == {"statusCode": 200}
+
+    frame = {"type": "response.create", "model": "gpt-4o", "input": "hi", "stream_id": "lane-1"}
+    event = {
+        "body": json.dumps(frame),
+        "isBase64Encoded": False,
+        "requestContext": _ws_context("$default", messageId="m1"),
+    }
+    assert function.invoke(event) == {"statusCode": 200}
+
+    # the queue the template hands the function is where the create waits, in its lane's message group
+    url = resolve(stack.function(logical_id).environment["RESPONSES_WEBSOCKET_QUEUE_URL"], stack.provisioned.stand_ins)
+    sqs = aws.client("sqs", stack.aws_endpoint)
+    [message] = sqs.receive_message(QueueUrl=url, AttributeNames=["All"], WaitTimeSeconds=1)["Messages"]
+    assert message["Attributes"]["MessageGroupId"] == "c-dry#lane-1"
+    assert json.loads(message["Body"])["body"] == {"model": "gpt-4o", "input": "hi"}
+
+    assert function.invoke({"requestContext": _ws_context("$disconnect")}) == {"statusCode": 200}

@@ -44,14 +44,16 @@ class Connections:
         if connection_id in self.gone:
             self.refused += 1
             body = json.dumps({"message": "gone"}).encode()
-            return AWSResponse(request.url, 410, {"x-amzn-ErrorType": "GoneException"}, _Raw(body))
+            headers: Any = {"x-amzn-ErrorType": "GoneException"}
+            return AWSResponse(request.url, 410, headers, _Raw(body))
         if request.method == "DELETE":
             self.closed.append(connection_id)
         else:
             assert isinstance(request.body, bytes)
             assert len(request.body) <= 128 * 1024
             self.frames.setdefault(connection_id, []).append(json.loads(request.body))
-        return AWSResponse(request.url, 200, {}, _Raw(b""))
+        empty: Any = {}
+        return AWSResponse(request.url, 200, empty, _Raw(b""))
 
 
 class _Raw:
@@ -93,9 +95,9 @@ class Lambda:
     def disconnect(self, connection_id: str) -> Any:
         return websocket.handler({"requestContext": self._context(connection_id, "$disconnect")})
 
-    def run_queued(self) -> list[dict[str, Any]]:
+    def run_queued(self) -> list[Any]:
         """Deliver every queued turn to the function, as the event source does (one per invocation)."""
-        delivered = []
+        delivered: list[Any] = []
         while True:
             messages = self.sqs.receive_message(QueueUrl=self.queue_url, AttributeNames=["All"]).get("Messages", [])
             if not messages:
@@ -112,7 +114,7 @@ class Lambda:
 
     @staticmethod
     def _context(connection_id: str, route: str, connected_at: int | None = None) -> dict[str, Any]:
-        context = {
+        context: dict[str, Any] = {
             "routeKey": route,
             "connectionId": connection_id,
             "domainName": DOMAIN,
@@ -132,7 +134,11 @@ def far() -> Connections:
 @pytest.fixture
 def queue_url(aws: None) -> str:
     sqs = boto3.client("sqs", region_name="us-east-1")
-    attributes = {"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+    attributes: Any = {
+        "FifoQueue": "true",
+        "DeduplicationScope": "messageGroup",
+        "FifoThroughputLimit": "perMessageGroupId",
+    }
     return str(sqs.create_queue(QueueName="turns.fifo", Attributes=attributes)["QueueUrl"])
 
 

@@ -205,6 +205,8 @@ def test_store_false_continues_on_another_instance_and_dies_with_the_connection(
     assert far.frames["c-1"][-1]["type"] == "response.completed"
     sent = [m["content"] for m in upstream.last["messages"]]
     assert sent[:2] == ["first", "echo: first"]
+    kept = json.dumps(_connection_items("c-1"))
+    assert first in kept and "echo: first" not in kept  # the cache is in the table, its responses sealed
 
     assert function.disconnect("c-1") == {"statusCode": 200}
     assert not _connection_items("c-1")  # the connection and its cache

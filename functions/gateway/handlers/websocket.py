@@ -33,6 +33,7 @@ from gateway.errors import GatewayError, InvalidRequestError
 from gateway.handlers.ws_cache_table import TableCache
 from gateway.handlers.ws_connections import Connection, Connections
 from gateway.handlers.ws_frames_out import FRAME_BYTES, Coalescer, too_large_frame
+from gateway.sealing_keys import SealerLoader
 
 if TYPE_CHECKING:
     from gateway.api.deps import Services
@@ -54,6 +55,7 @@ class Runtime:
         self.dynamodb = boto3.client("dynamodb", region_name=settings.aws_region)
         self.connections = Connections(self.dynamodb, settings.table_name)
         self.sqs = boto3.client("sqs", region_name=settings.aws_region)
+        self.sealer = SealerLoader(settings)  # seals the store:false cache kept in the table
         self._management: dict[str, Any] = {}
 
     def management(self, endpoint: str) -> Any:
@@ -180,8 +182,9 @@ class Runtime:
             await asyncio.to_thread(self._disconnect, endpoint, connection_id)
             return
         principal = connection.principal
+        sealer = await self.sealer.get()
         scoped, cache = self.services.responses.reading_through(
-            lambda store: TableCache(store, principal.tenant, self.dynamodb, settings.table_name, connection_id)
+            lambda store: TableCache(store, principal.tenant, self.dynamodb, settings.table_name, connection_id, sealer)
         )
         await cache.load()
         turns = Turns(scoped, cache, principal.tenant, principal, settings.ttl_days * 86_400)

@@ -4,8 +4,9 @@ Locally a connection's cache (``api/ws_cache.py``) lives in the process that hol
 may run in another function instance, so ``TableCache`` loads the connection's cache before a turn and writes
 what changed after it, under the connection's partition (``pk = ws#<connection id>``):
 
-- ``sk = r#<response id>``: one record, written as the response store writes one (``store/records.py``: the
-  whole response, private reasoning state as the engine keeps it for a stored response);
+- ``sk = r#<response id>``: one record as the response store writes one (``store/records.py``: the whole
+  response, private reasoning state included), **sealed** with the stage's sealing keys for the tenant
+  (``domain/sealing.py``): a ``store: false`` response is never readable in the table, even for its two hours;
 - ``sk = e#<response id>``: a cache entry: the ids of its lineage, oldest first, its lane, and whether this
   connection created it.
 
@@ -16,12 +17,14 @@ kept: a continuation from it answers ``previous_response_not_found``, as after a
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from gateway.api.ws_cache import ConnectionCache, _Entry
 from gateway.domain.ports import ResponseStore, StoredResponse
+from gateway.domain.sealing import InvalidEncryptedContentError, Sealer
 from gateway.handlers.ws_connections import LONGEST_CONNECTION_SECONDS, connection_pk
 from gateway.store.records import from_item, to_item
 
@@ -31,13 +34,22 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gateway.websocket")
 ITEM_BYTES = 390_000
 """Below DynamoDB's 400 KB item limit, with room for the key and attribute names."""
+PURPOSE = "ws.cache"
+"""What the sealed records are, so no other sealed state of the tenant opens as one."""
 
 
 class TableCache(ConnectionCache):
     def __init__(
-        self, inner: ResponseStore, tenant: str, client: DynamoDBClient, table: str, connection_id: str
+        self,
+        inner: ResponseStore,
+        tenant: str,
+        client: DynamoDBClient,
+        table: str,
+        connection_id: str,
+        sealer: Sealer,
     ) -> None:
         super().__init__(inner, tenant)
+        self._sealer = sealer
         self._client = client
         self._table = table
         self._pk = connection_pk(connection_id)
@@ -55,7 +67,11 @@ class TableCache(ConnectionCache):
         records: dict[str, StoredResponse] = {}
         for item in items:
             if item["sk"]["S"].startswith("r#"):
-                records[item["sk"]["S"][2:]] = from_item(dict(item["record"]["M"]), self._tenant)
+                try:
+                    kept = json.loads(self._sealer.open(self._tenant, PURPOSE, item["sealed"]["S"]))
+                except InvalidEncryptedContentError:  # sealed under a key since retired: as if never kept
+                    continue
+                records[item["sk"]["S"][2:]] = from_item(kept, self._tenant)
         self._written = set(records)
         entries = sorted((item for item in items if item["sk"]["S"].startswith("e#")), key=lambda i: i["used"]["N"])
         for item in entries:
@@ -93,14 +109,14 @@ class TableCache(ConnectionCache):
     def _write_record(self, record: StoredResponse, expires: dict[str, str]) -> bool:
         if record.id in self._written:
             return True
-        kept = to_item(record)
+        sealed = self._sealer.seal(self._tenant, PURPOSE, json.dumps(to_item(record)).encode())
         item: dict[str, Any] = {
             "pk": {"S": self._pk},
             "sk": {"S": f"r#{record.id}"},
-            "record": {"M": kept},
+            "sealed": {"S": sealed},
             "expires_at": expires,
         }
-        if sum(len(value.get("S", "")) for value in kept.values()) > ITEM_BYTES:
+        if len(sealed) > ITEM_BYTES:
             logger.warning("a store:false response is too large for the connection cache; not kept")
             return False
         self._client.put_item(TableName=self._table, Item=item)

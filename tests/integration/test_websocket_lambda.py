@@ -301,3 +301,34 @@ def test_a_turn_that_fails_around_the_model_call_answers_a_server_error_and_is_n
         "server_error",
         "a",
     )
+
+
+def test_a_frame_the_queue_refuses_is_answered_with_a_server_error_frame(
+    function: Lambda, far: Connections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function.connect("c-1")
+    runtime = websocket._runtime
+    assert runtime is not None
+
+    def refused(**_: Any) -> None:
+        raise RuntimeError("the queue is unavailable")
+
+    monkeypatch.setattr(runtime.sqs, "send_message", refused)
+    assert function.send("c-1", {"type": "response.create", "model": "gpt-4o", "input": "日本語" * 100}) == {
+        "statusCode": 200
+    }
+    [error] = far.frames["c-1"]
+    assert (error["status"], error["error"]["code"]) == (500, "server_error")
+
+
+def test_a_create_of_non_ascii_text_near_the_frame_limit_fits_one_queue_message(
+    function: Lambda, far: Connections
+) -> None:
+    function.connect("c-1")
+    text = "\N{GRINNING FACE}" * 32_000  # 125 KB of UTF-8; as \\u escapes (12 bytes each) past SQS's 256 KB
+    frame = {"type": "response.create", "model": "gpt-4o", "input": text, "generate": False}
+    function.send("c-1", json.dumps(frame, ensure_ascii=False))
+    [message] = function.run_queued()
+    assert len(message["Body"].encode()) <= 256 * 1024  # SQS's limit (moto does not enforce it)
+    assert json.loads(message["Body"])["body"]["input"] == text
+    assert far.frames["c-1"][-1]["type"] == "response.completed"

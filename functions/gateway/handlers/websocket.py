@@ -59,7 +59,7 @@ class Runtime:
         self._management: dict[str, Any] = {}
 
     def management(self, endpoint: str) -> Any:
-        """The connection management API client of one API stage (``https://<domain>/<stage>``)."""
+        """The connection management API client of one API stage (``https://<api>.execute-api.<region>…/<stage>``)."""
         client = self._management.get(endpoint)
         if client is None:
             import boto3
@@ -82,7 +82,12 @@ class Runtime:
         if route == "$disconnect":
             self.connections.close(context["connectionId"])
             return OK
-        return self.receive(event)
+        try:
+            return self.receive(event)
+        except Exception:  # the queue or the table failed: the client gets the error as a frame, not API Gateway's
+            logger.exception("websocket frame failed")
+            self._post(_endpoint(context, self.services.settings.aws_region), context["connectionId"], _SERVER_ERROR)
+            return OK
 
     async def connect(self, event: dict[str, Any]) -> dict[str, Any]:
         context = event["requestContext"]
@@ -99,10 +104,7 @@ class Runtime:
         """One client frame: queued when a create, else answered here (or not at all)."""
         context = event["requestContext"]
         connection_id = context["connectionId"]
-        # The API's own endpoint, not the domain the client used: with a custom domain, @connections is still
-        # reached at execute-api.
-        region = self.services.settings.aws_region
-        endpoint = f"https://{context['apiId']}.execute-api.{region}.amazonaws.com/{context['stage']}"
+        endpoint = _endpoint(context, self.services.settings.aws_region)
         raw = event.get("body") or ""
         data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
         if len(data) > FRAME_BYTES:
@@ -135,13 +137,16 @@ class Runtime:
                 QueueUrl=self.services.settings.websocket_queue_url or "",
                 MessageGroupId=f"{connection_id}#{lane}",
                 MessageDeduplicationId=str(context.get("messageId") or f"{connection_id}#{time.time_ns()}"),
+                # UTF-8 as received (not \u escapes, up to 6 bytes a character): a 128 KB frame stays far below
+                # SQS's 256 KB message.
                 MessageBody=json.dumps(
                     {
                         "connection": connection_id,
                         "endpoint": endpoint,
                         "stream_id": frame.stream_id,
                         "body": frame.body,
-                    }
+                    },
+                    ensure_ascii=False,
                 ),
             )
         return OK
@@ -151,6 +156,8 @@ class Runtime:
         who may send the create again, rather than a lane blocked until SQS gives up on the message."""
         try:
             await self.turn(message)
+        except _ClientGoneError:
+            logger.info("the client went away before its turn was answered")
         except Exception:
             logger.exception("websocket turn failed")
             await asyncio.to_thread(
@@ -241,6 +248,15 @@ class _ServerError(GatewayError):
         super().__init__(
             "The server had an error while processing your request. Sorry about that!", code="server_error"
         )
+
+
+_SERVER_ERROR = error_frame(_ServerError())
+
+
+def _endpoint(context: dict[str, Any], region: str) -> str:
+    """The API's own endpoint, not the domain the client used: behind a custom domain, ``@connections`` is still
+    reached at execute-api."""
+    return f"https://{context['apiId']}.execute-api.{region}.amazonaws.com/{context['stage']}"
 
 
 _runtime: Runtime | None = None

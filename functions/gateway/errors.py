@@ -53,6 +53,18 @@ class RateLimitError(GatewayError):
         self.retry_after = retry_after
 
 
+class ServerError(GatewayError):
+    """The gateway itself failed (a frame that cannot be answered otherwise); the message says nothing more."""
+
+    status_code = 500
+    error_type = "server_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server had an error while processing your request. Sorry about that!", code="server_error"
+        )
+
+
 class UpstreamError(GatewayError):
     """The upstream failed (5xx, timeout, refused connection, broken stream)."""
 

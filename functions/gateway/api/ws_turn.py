@@ -8,6 +8,7 @@ model. Its id then carries the prewarmed input for the next turn's ``previous_re
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -100,18 +101,8 @@ class Turns:
         run.after_settle = remember
 
     def _record(self, run: Run, final: Response) -> StoredResponse:
-        return StoredResponse(
-            tenant=run.tenant,
-            id=final.id,
-            thread=run.thread,
-            parent=run.params.previous_response_id,
-            status=final.status,
-            response=final,
-            input_items=run.input_items,
-            expires_at=final.created_at + self.ttl_seconds,
-            stream=True,
-            client_metadata=run.params.client_metadata,
-        )
+        # Kept as a stream, whatever the request said: a continuation replays it like one.
+        return dataclasses.replace(run.record(final), background=False, stream=True)
 
 
 class _Prewarm:

@@ -225,9 +225,12 @@ class Run:
             await self.after_settle(final)
 
     async def _persist(self, final: Response) -> None:
-        if not self.params.store:
-            return
-        record = StoredResponse(
+        if self.params.store:
+            await self.store.put(self.record(final))
+
+    def record(self, final: Response) -> StoredResponse:
+        """The stored form of this run's final response."""
+        return StoredResponse(
             tenant=self.tenant,
             id=final.id,
             thread=self.thread,
@@ -240,7 +243,6 @@ class Run:
             stream=self.params.stream,
             client_metadata=self.params.client_metadata,
         )
-        await self.store.put(record)
 
 
 async def _finished() -> AsyncIterator[ProviderEvent]:

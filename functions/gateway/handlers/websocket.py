@@ -29,7 +29,7 @@ from gateway.api import errors
 from gateway.api.routes.websocket import NAMED_LANES
 from gateway.api.ws_frames import CREATE, error_frame, read_create, read_frame
 from gateway.api.ws_turn import Turns
-from gateway.errors import GatewayError, InvalidRequestError
+from gateway.errors import GatewayError, InvalidRequestError, ServerError
 from gateway.handlers.ws_cache_table import TableCache
 from gateway.handlers.ws_connections import Connection, Connections
 from gateway.handlers.ws_frames_out import FRAME_BYTES, Coalescer, too_large_frame
@@ -164,7 +164,7 @@ class Runtime:
                 self._post,
                 message["endpoint"],
                 message["connection"],
-                error_frame(_ServerError(), message["stream_id"]),
+                error_frame(ServerError(), message["stream_id"]),
             )
 
     async def turn(self, message: dict[str, Any]) -> None:
@@ -219,7 +219,7 @@ class Runtime:
             raise
         except Exception:
             logger.exception("websocket response.create failed")
-            await out.send(error_frame(_ServerError(), lane))
+            await out.send(error_frame(ServerError(), lane))
 
     def _post(self, endpoint: str, connection_id: str, text: str) -> bool:
         """Send one frame; False when the client is gone."""
@@ -240,17 +240,7 @@ class _ClientGoneError(Exception):
     """The connection closed while its response ran (``GoneException`` from ``@connections``)."""
 
 
-class _ServerError(GatewayError):
-    status_code = 500
-    error_type = "server_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The server had an error while processing your request. Sorry about that!", code="server_error"
-        )
-
-
-_SERVER_ERROR = error_frame(_ServerError())
+_SERVER_ERROR = error_frame(ServerError())
 
 
 def _endpoint(context: dict[str, Any], region: str) -> str:

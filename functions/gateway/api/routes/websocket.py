@@ -27,7 +27,7 @@ from gateway.api import errors
 from gateway.api.deps import authorized
 from gateway.api.ws_frames import CREATE, ClientFrame, error_frame, read_create, read_frame
 from gateway.api.ws_turn import Turns
-from gateway.errors import GatewayError, InvalidRequestError
+from gateway.errors import GatewayError, InvalidRequestError, ServerError
 
 logger = logging.getLogger("gateway")
 PATH = "/v1/responses"
@@ -50,7 +50,7 @@ async def responses_socket(websocket: WebSocket) -> None:
         return
     except Exception:  # the services could not be built (an unreadable secret): a 500, as a POST would get
         logger.exception("websocket upgrade failed on %s", PATH)
-        await _deny(websocket, _ServerError())
+        await _deny(websocket, ServerError())
         return
     await websocket.accept()
     settings = services.settings
@@ -190,7 +190,7 @@ class _Connection:
             raise
         except Exception:
             logger.exception("websocket response.create failed")
-            await self._send(error_frame(_ServerError(), stream_id))
+            await self._send(error_frame(ServerError(), stream_id))
 
     async def _send(self, text: str) -> None:
         async with self._sending:
@@ -211,16 +211,6 @@ class _Connection:
         self.ended = "limit reached"
         await self._send(error_frame(limit))
         await self._websocket.close(1000)
-
-
-class _ServerError(GatewayError):
-    status_code = 500
-    error_type = "server_error"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "The server had an error while processing your request. Sorry about that!", code="server_error"
-        )
 
 
 def _lane_of(data: str | bytes, error: GatewayError) -> str | None:

@@ -147,7 +147,7 @@ class GatewayFunctions(Construct):
         # keys (any of them may open encrypted_content from input or seal it into output). Only the streaming
         # function creates responses, so only it may enqueue background jobs.
         for function in self.all:
-            self._grant_app_access(function, storage=storage, provider_keys=provider_keys)
+            self.grant_app_access(function, storage=storage, provider_keys=provider_keys)
             sealing_keys.secret.grant_read(function)
         jobs.queue.grant_send_messages(self.api_stream)
         # The worker hides a job's message while the job runs or waits (its receipt handle, from the event).
@@ -244,7 +244,7 @@ class GatewayFunctions(Construct):
         )
         return function
 
-    def _grant_app_access(self, function: lambda_.Function, *, storage: Storage, provider_keys: ProviderKeys) -> None:
+    def grant_app_access(self, function: lambda_.Function, *, storage: Storage, provider_keys: ProviderKeys) -> None:
         storage.table.grant_read_write_data(function)
         # Objects, and listing under one prefix: the app never configures the bucket, so CDK's broader
         # grant_read_write (s3:List*, s3:GetBucket*, ...) is not used.

@@ -140,7 +140,7 @@ class GatewayWebSocket(Construct):
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "every deploy publishes a version and moves this alias to it"
         )
         self.live = lambda_.Alias(self, "FunctionLive", alias_name=ALIAS, version=self.function.current_version)
-        functions._grant_app_access(self.function, storage=storage, provider_keys=provider_keys)
+        functions.grant_app_access(self.function, storage=storage, provider_keys=provider_keys)
         sealing_keys.secret.grant_read(self.function)
         self.turns.grant_send_messages(self.function)
         # No concurrency cap: a turn is interactive, as a streamed POST is (api-stream has none either); the

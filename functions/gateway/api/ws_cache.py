@@ -26,7 +26,7 @@ CACHED_RESPONSES = 64
 
 
 @dataclass(frozen=True)
-class _Entry:
+class CacheEntry:
     lineage: list[StoredResponse]
     lane: str | None
     """The lane that created it; None for one read from the store (any lane's failure may evict that)."""
@@ -40,7 +40,7 @@ class ConnectionCache:
         self._inner = inner
         self._tenant = tenant
         self._limit = limit
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
 
     def lineage(self, response_id: str | None) -> list[StoredResponse]:
         """The cached chain ending at ``response_id`` (empty when it is not cached)."""
@@ -50,7 +50,7 @@ class ConnectionCache:
     def remember(self, record: StoredResponse, parents: list[StoredResponse], lane: str | None) -> None:
         """Keep ``record`` (after ``parents``, its lineage when it was prepared) for continuations on this
         connection."""
-        self._keep(record.id, _Entry([*parents, record], lane, owned=True))
+        self._keep(record.id, CacheEntry([*parents, record], lane, owned=True))
 
     def evict(self, response_id: str | None, lane: str | None) -> None:
         """A continuation from ``response_id`` failed on ``lane``: forget the parent, unless another lane created
@@ -59,7 +59,7 @@ class ConnectionCache:
         if entry is not None and response_id is not None and (not entry.owned or entry.lane == lane):
             del self._entries[response_id]
 
-    def _keep(self, response_id: str, entry: _Entry) -> None:
+    def _keep(self, response_id: str, entry: CacheEntry) -> None:
         self._entries[response_id] = entry
         self._entries.move_to_end(response_id)
         while len(self._entries) > self._limit:
@@ -77,7 +77,7 @@ class ConnectionCache:
             return list(entry.lineage)
         lineage = await self._inner.chain(tenant, response_id)
         if self._mine(tenant) and lineage and lineage[-1].id == response_id:
-            self._keep(response_id, _Entry(lineage, None, owned=False))
+            self._keep(response_id, CacheEntry(lineage, None, owned=False))
         return lineage
 
     async def get(self, tenant: str, response_id: str) -> StoredResponse | None:

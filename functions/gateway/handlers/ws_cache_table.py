@@ -22,7 +22,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from gateway.api.ws_cache import ConnectionCache, _Entry
+from gateway.api.ws_cache import CacheEntry, ConnectionCache
 from gateway.domain.ports import ResponseStore, StoredResponse
 from gateway.domain.sealing import InvalidEncryptedContentError, Sealer
 from gateway.handlers.ws_connections import LONGEST_CONNECTION_SECONDS, connection_pk
@@ -53,7 +53,7 @@ class TableCache(ConnectionCache):
         self._client = client
         self._table = table
         self._pk = connection_pk(connection_id)
-        self._loaded: dict[str, _Entry] = {}
+        self._loaded: dict[str, CacheEntry] = {}
         self._written: set[str] = set()
 
     async def load(self) -> None:
@@ -78,7 +78,7 @@ class TableCache(ConnectionCache):
             ids = [value["S"] for value in item["lineage"]["L"]]
             if all(response_id in records for response_id in ids):
                 lane = item["lane"]["S"] if "lane" in item else None
-                entry = _Entry([records[i] for i in ids], lane, owned=item["owned"]["BOOL"])
+                entry = CacheEntry([records[i] for i in ids], lane, owned=item["owned"]["BOOL"])
                 self._keep(ids[-1], entry)
         self._loaded = dict(self._entries)
 

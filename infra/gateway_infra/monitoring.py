@@ -14,6 +14,7 @@ from constructs import Construct
 from gateway_infra.config import StageConfig, metrics_namespace
 from gateway_infra.functions import GatewayFunctions
 from gateway_infra.queue import JobQueue
+from gateway_infra.websocket import GatewayWebSocket
 
 _PERIOD = Duration.minutes(5)
 BUDGET_ALARM_PERCENT = 90
@@ -35,6 +36,7 @@ class Monitoring(Construct):
         stage: apigw.Stage,
         functions: GatewayFunctions,
         jobs: JobQueue,
+        websocket: GatewayWebSocket,
     ) -> None:
         super().__init__(scope, construct_id)
         server_errors = stage.metric_server_error(statistic="Average", period=_PERIOD)
@@ -74,6 +76,20 @@ class Monitoring(Construct):
                 self, worker_errors, "WorkerErrors", "The background worker raised instead of reporting a failed job"
             ),
             _on_any(self, throttles, "Throttles", "Lambda refused invocations for lack of concurrency"),
+            _on_any(
+                self,
+                websocket.dead_letters.metric_approximate_number_of_messages_visible(
+                    statistic="Maximum", period=_PERIOD
+                ),
+                "WebSocketTurnDeadLetters",
+                "A WebSocket turn failed outside the engine (its client got a server_error frame)",
+            ),
+            _on_any(
+                self,
+                websocket.function.metric_errors(statistic="Sum", period=_PERIOD),
+                "WebSocketErrors",
+                "The WebSocket function raised instead of answering with an error frame",
+            ),
             # Logged by the app in embedded metric format, without dimensions as well as by tenant: the alarm
             # watches every tenant at once; the log line names the tenant and the key.
             cloudwatch.Metric(

@@ -57,6 +57,7 @@ class GatewayStack(Stack):
             stage=self.api.rest_api.deployment_stage,
             functions=self.functions,
             jobs=self.jobs,
+            websocket=self.websocket,
         )
 
         # Fixed logical ids: `make keys` and the README read these names.

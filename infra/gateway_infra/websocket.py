@@ -75,7 +75,7 @@ class GatewayWebSocket(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
-        dead_letters = sqs.Queue(
+        self.dead_letters = dead_letters = sqs.Queue(
             self,
             "TurnDeadLetters",
             fifo=True,

@@ -17,7 +17,7 @@ def _alarm(stage: Synthesized, construct_id: str) -> Json:
 
 
 def test_alarms_cover_5xx_rate_dead_letters_worker_errors_and_throttles(stage: Synthesized) -> None:
-    stage.template.resource_count_is("AWS::CloudWatch::Alarm", 5)
+    stage.template.resource_count_is("AWS::CloudWatch::Alarm", 7)
 
     server_errors = _alarm(stage, "ServerErrorRate")
     assert (server_errors["Namespace"], server_errors["MetricName"]) == ("AWS/ApiGateway", "5XXError")
@@ -40,6 +40,17 @@ def test_alarms_cover_5xx_rate_dead_letters_worker_errors_and_throttles(stage: S
         for name in references(query["MetricStat"]["Metric"]["Dimensions"])
     }
     assert throttled == {logical_id for logical_id, _ in stage.functions().values()}
+
+
+def test_alarms_cover_the_websocket_function_and_its_dead_letters(stage: Synthesized) -> None:
+    errors = _alarm(stage, "WebSocketErrors")
+    assert errors["MetricName"] == "Errors" and errors["Threshold"] == 1
+    [function] = references(errors["Dimensions"])
+    assert stage.json["Resources"][function]["Properties"]["Handler"] == "gateway.handlers.websocket.handler"
+    dead = _alarm(stage, "WebSocketTurnDeadLetters")
+    [queue] = references(dead["Dimensions"])
+    assert stage.json["Resources"][queue]["Properties"].get("FifoQueue") is True
+    assert "RedrivePolicy" not in stage.json["Resources"][queue]["Properties"]  # the dead-letter queue itself
 
 
 def test_an_alarm_for_keys_near_their_daily_budget(stage: Synthesized) -> None:

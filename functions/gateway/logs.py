@@ -27,6 +27,8 @@ from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from gateway.quiet_logs import quiet_libraries
+
 if TYPE_CHECKING:
     from gateway.settings import Settings
 
@@ -114,19 +116,6 @@ class TextFormatter(logging.Formatter):
         fields = fields_of(record)
         suffix = "  " + " ".join(f"{key}={value}" for key, value in fields.items()) if fields else ""
         return super().formatMessage(record) + suffix
-
-
-_BODY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "aiohttp", "httpx", "httpcore", "websockets")
-"""Libraries that log what they send and receive at DEBUG (botocore: every AWS reply body, GetSecretValue's too)."""
-
-
-def quiet_libraries() -> None:
-    """Keep libraries that log bodies at INFO or above. Lambda's runtime sets the root logger to the function's
-    application log level (DEBUG on dev), and botocore would then log every AWS reply whole: a secret's values,
-    stored prompts and outputs. Called before the first AWS call (the provider secret) and with the logging setup."""
-    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
-    for name in _BODY_LOGGERS:
-        logging.getLogger(name).setLevel(floor)
 
 
 def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:

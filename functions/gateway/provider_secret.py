@@ -50,7 +50,7 @@ class ProviderSecretSource(AWSSecretsManagerSettingsSource):
         # Imported here: botocore costs cold-start time, and only a deployment naming a secret needs it.
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from gateway.logs import quiet_libraries
+        from gateway.quiet_logs import quiet_libraries
 
         quiet_libraries()  # before the secret is read: at DEBUG, botocore would log its values
 

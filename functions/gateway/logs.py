@@ -21,51 +21,23 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar, Token
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from gateway.log_scope import Fields, bind, close_scope, current_fields, log_scope, open_scope
 from gateway.quiet_logs import quiet_libraries
+
+__all__ = ["bind", "close_scope", "configure_logging", "log_scope", "open_scope"]
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
 
-Fields = dict[str, object]
-
-_scope: ContextVar[Fields | None] = ContextVar("gateway_log_scope", default=None)
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 """A record's own attributes; anything else on it is a field (from a scope, or a call's ``extra``)."""
 _LAMBDA_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 """Lambda's application log-level filter knows TRACE, DEBUG, INFO, WARN, ERROR, FATAL; it files a line whose
 level it does not know as INFO, so a WARNING line would be dropped at ``ApplicationLogLevel: WARN``."""
-
-
-def open_scope(**fields: object) -> Token[Fields | None]:
-    """Start a scope (inheriting the enclosing one's fields); ``close_scope`` with the token ends it."""
-    return _scope.set({**(_scope.get() or {}), **fields})
-
-
-def close_scope(token: Token[Fields | None]) -> None:
-    _scope.reset(token)
-
-
-@contextmanager
-def log_scope(**fields: object) -> Iterator[None]:
-    token = open_scope(**fields)
-    try:
-        yield
-    finally:
-        close_scope(token)
-
-
-def bind(**fields: object) -> None:
-    """Add fields to the current scope for the rest of it, in every task it started or starts (they share the
-    scope's dict): the tenant is known only once a route has checked the key. Outside a scope, nothing."""
-    fields_now = _scope.get()
-    if fields_now is not None:
-        fields_now.update(fields)
 
 
 def fields_of(record: logging.LogRecord) -> Fields:
@@ -81,7 +53,7 @@ class _ScopedRecords:
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self._base(*args, **kwargs)
-        fields = _scope.get()
+        fields = current_fields()
         if fields:
             record.__dict__.update(fields)
         return record

@@ -13,7 +13,7 @@ from gateway.api.auth import Authenticator
 from gateway.composition import build_engine
 from gateway.domain.conversations import ConversationsService
 from gateway.domain.service import ResponsesService
-from gateway.logs import bind
+from gateway.log_scope import bind
 from gateway.providers.registry import ProviderRegistry
 from gateway.settings import Settings, get_settings
 from gateway.store.keys import DynamoKeyStore

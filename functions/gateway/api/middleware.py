@@ -20,7 +20,7 @@ import time
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.logs import close_scope, open_scope
+from gateway.log_scope import close_scope, open_scope
 
 _STATE_KEY = "request_id"
 logger = logging.getLogger("gateway.access")

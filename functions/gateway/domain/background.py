@@ -45,7 +45,7 @@ from gateway.domain.service import ResponsesService
 from gateway.domain.status import TERMINAL, can_move
 from gateway.domain.upstream import ProviderResolver
 from gateway.errors import GatewayError
-from gateway.logs import bind
+from gateway.log_scope import bind
 from gateway.schemas.events import ResponseLifecycleEvent, StreamEvent
 from gateway.schemas.responses import ResponseError
 

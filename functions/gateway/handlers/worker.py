@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway import snapstart
 from gateway.domain.background import BackgroundWorker, Outcome, WorkerConfig
-from gateway.logs import log_scope
+from gateway.log_scope import log_scope
 from gateway.queue.messages import deliveries
 from gateway.settings import Settings, get_settings
 
